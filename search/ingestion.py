@@ -1,0 +1,274 @@
+"""Paths → a published index generation: discover, load, chunk, embed, store.
+
+Re-ingest is incremental: a document whose file fingerprint is unchanged keeps its
+chunks and vectors, and any chunk whose text is unchanged keeps its vector, so only new
+text is embedded. When nothing changed, nothing is loaded, embedded or published, and
+torch is never imported.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from search import index as store
+from search.chunking import TokenCounter, chunk_document
+from search.config import Settings
+from search.documents import Chunk, file_fingerprint
+from search.embedding import Embedder, load_embedder, load_token_counter, resolve_model
+from search.errors import IndexError_, LoadError
+from search.loaders import SUFFIX_FORMATS, load_document
+
+if TYPE_CHECKING:
+    import numpy as np
+
+#: Called with (stage, done, total) as work advances; stage is "load" or "embed".
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Failure:
+    source: str
+    reason: str
+    message: str
+    #: True when an older version of the file is still served from the index.
+    kept_previous: bool = False
+
+
+@dataclass
+class IngestReport:
+    index: str
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    chunks: int = 0
+    chunks_embedded: int = 0
+    published: bool = False
+    generation: str = ""
+    #: Why nothing could be published, when ``published`` is False and it should have been.
+    error: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        """0: all went in; 2: some files failed, the rest is served; 1: nothing published."""
+        if self.error:
+            return 1
+        return 2 if self.failed else 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {**asdict(self), "exit_code": self.exit_code}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    source: str  # relative to the folder it was found in, or the bare file name
+    root: Path
+
+
+def discover(
+    paths: Sequence[Path | str], settings: Settings
+) -> tuple[list[SourceFile], list[Failure]]:
+    """Supported files under ``paths``, in a stable order; missing paths are failures."""
+    found: dict[str, SourceFile] = {}
+    failures: list[Failure] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            root = path.resolve()
+            for file in _walk(root):
+                source = file.relative_to(root).as_posix()
+                if not _excluded(file.name, settings.exclude):
+                    _add(found, failures, SourceFile(file, source, root))
+        elif path.is_file() or path.is_symlink():
+            _add(found, failures, SourceFile(path.absolute(), path.name, path.parent.resolve()))
+        else:
+            failures.append(Failure(str(raw), "not-found", "no such file or folder"))
+    return sorted(found.values(), key=lambda f: f.source), failures
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    # followlinks=False: a symlink loop cannot trap the walk; linked files still count.
+    for folder, subfolders, files in os.walk(root, followlinks=False):
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith(".") and Path(name).suffix.lower() in SUFFIX_FORMATS:
+                yield Path(folder) / name
+
+
+def _excluded(name: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
+
+
+def _add(found: dict[str, SourceFile], failures: list[Failure], file: SourceFile) -> None:
+    if file.source in found:
+        failures.append(Failure(file.source, "duplicate-name",
+                                f"another file is already ingested as '{file.source}' "
+                                f"(from {found[file.source].root}); rename one of them"))
+    else:
+        found[file.source] = file
+
+
+def build_index(
+    paths: Sequence[Path | str], index_dir: Path | str, settings: Settings | None = None, *,
+    embedder: Embedder | None = None, progress: Progress | None = None,
+) -> IngestReport:
+    """Make ``index_dir`` serve exactly the documents under ``paths``.
+
+    Never raises for a bad file: it lands in ``report.failed``. Raises only for what
+    stops the whole ingest (a held lock, a model that cannot load).
+    """
+    settings = settings or Settings()
+    index_dir = Path(index_dir)
+    report = IngestReport(index=str(index_dir))
+    files, report.failed = discover(paths, settings)
+    with store.ingest_lock(index_dir):
+        store.remove_old_generations(index_dir)
+        previous = _previous(index_dir, settings)
+        plan = _Plan(settings, previous, report, progress)
+        plan.load(files)
+        if not plan.stored:
+            report.error = "no document could be loaded" if files or report.failed else \
+                "no supported files (.md, .txt, .html, .pdf) were found"
+            return report
+        if not plan.changed():
+            report.chunks = len(plan.chunks)
+            return report
+        vectors = plan.embed(embedder)
+        dimension = int(vectors.shape[1])
+        manifest = store.Manifest(
+            model=plan.model, dimension=dimension, chunking=asdict(settings.chunking),
+            documents={d.document.doc_id: d.document.fingerprint for d in plan.stored},
+            chunk_count=len(plan.chunks), max_seq_tokens=plan.max_seq_tokens,
+        )
+        report.generation = store.publish(index_dir, manifest, plan.stored, plan.chunks, vectors)
+        report.published = True
+        report.chunks = len(plan.chunks)
+    return report
+
+
+def _previous(index_dir: Path, settings: Settings) -> store.IndexSnapshot | None:
+    """The served generation, if its vectors can be reused with these settings."""
+    try:
+        snapshot = store.open_index(index_dir)
+    except IndexError_:
+        return None  # missing, old schema or damaged: rebuild from scratch
+    same_model = snapshot.manifest.model == resolve_model(settings.model).name
+    if not same_model or snapshot.manifest.chunking != asdict(settings.chunking):
+        return None
+    return snapshot
+
+
+class _Plan:
+    """The state of one ingest run, between loading and publishing."""
+
+    def __init__(
+        self, settings: Settings, previous: store.IndexSnapshot | None, report: IngestReport,
+        progress: Progress | None,
+    ) -> None:
+        self.settings = settings
+        self.previous = previous
+        self.report = report
+        self.progress = progress
+        self.model = resolve_model(settings.model).name
+        self.max_seq_tokens = previous.manifest.max_seq_tokens if previous else 0
+        self.stored: list[store.StoredDocument] = []
+        self.chunks: list[Chunk] = []
+        self._counter: TokenCounter | None = None
+
+    def changed(self) -> bool:
+        r = self.report
+        return bool(r.added or r.updated or r.removed) or self.previous is None
+
+    def load(self, files: list[SourceFile]) -> None:
+        old_docs = self.previous.documents if self.previous else {}
+        old_chunks: dict[str, list[Chunk]] = {}
+        for chunk in self.previous.chunks if self.previous else []:
+            old_chunks.setdefault(chunk.doc_id, []).append(chunk)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        for done, file in enumerate(files, start=1):
+            old = old_docs.get(file.source)
+            try:
+                fingerprint = _fingerprint(file.path)
+                if old is not None and old.document.fingerprint == fingerprint:
+                    self._keep(old, old_chunks.get(file.source, []))
+                    self.report.unchanged.append(file.source)
+                    continue
+                document = load_document(file.path, file.source, self.settings)
+                chunks = chunk_document(document, self._token_counter(), self.settings.chunking)
+            except LoadError as error:
+                kept = old is not None
+                if old is not None:  # serve the last good version rather than lose it
+                    self._keep(old, old_chunks.get(file.source, []))
+                self.report.failed.append(Failure(file.source, error.reason, str(error), kept))
+                continue
+            finally:
+                if self.progress:
+                    self.progress("load", done, len(files))
+            stored = store.StoredDocument(document, str(file.path), str(file.root), now)
+            self._keep(stored, chunks)
+            (self.report.updated if old is not None else self.report.added).append(file.source)
+        seen = {f.source for f in files}
+        self.report.removed = sorted(doc_id for doc_id in old_docs if doc_id not in seen)
+
+    def _keep(self, stored: store.StoredDocument, chunks: list[Chunk]) -> None:
+        self.stored.append(stored)
+        self.chunks.extend(chunks)
+
+    def _token_counter(self) -> TokenCounter:
+        if self._counter is None:
+            self._counter = load_token_counter(self.settings.model)
+        return self._counter
+
+    def embed(self, embedder: Embedder | None) -> np.ndarray:
+        """Vectors for every chunk: reused by content hash where the text is unchanged."""
+        import numpy as np
+
+        reusable: dict[str, np.ndarray] = {}
+        if self.previous is not None and self.previous.chunks:
+            old_vectors = self.previous.chunk_vectors()
+            for chunk, vector in zip(self.previous.chunks, old_vectors, strict=True):
+                reusable[chunk.content_hash] = vector
+        missing = [c for c in self.chunks if c.content_hash not in reusable]
+        unique = list({c.content_hash: c for c in missing}.values())
+        if unique or not reusable:
+            embedder = embedder or self._load_embedder()
+            self.max_seq_tokens = embedder.max_seq_tokens
+            done = 0
+
+            def advance(count: int) -> None:
+                nonlocal done
+                done += count
+                if self.progress:
+                    self.progress("embed", done, len(unique))
+
+            fresh = embedder.embed_documents([c.embedding_text for c in unique], advance)
+            reusable.update(zip((c.content_hash for c in unique), fresh, strict=True))
+            self.report.chunks_embedded = len(unique)
+            dimension = embedder.dimension
+        else:
+            dimension = self.previous.manifest.dimension if self.previous else 0
+        if not self.chunks:
+            return np.zeros((0, dimension), dtype=np.float32)
+        return np.vstack([reusable[c.content_hash] for c in self.chunks]).astype(np.float32)
+
+    def _load_embedder(self) -> Embedder:
+        from search.embedding import set_threads
+
+        embedder = load_embedder(self.settings.model, self.settings.batch_size)
+        set_threads(self.settings.ingest_threads)
+        return embedder
+
+
+def _fingerprint(path: Path) -> str:
+    try:
+        return file_fingerprint(path.read_bytes())
+    except OSError as error:
+        raise LoadError("unreadable", f"cannot read the file: {error.strerror or error}") from error
