@@ -78,10 +78,11 @@ def _title_from_name(path: Path) -> str:
 # --- Text decoding --------------------------------------------------------------------
 
 def decode_text(data: bytes) -> str:
-    """Strict UTF-8 first (with or without BOM), then UTF-16 by BOM, then detection.
+    """Strict UTF-8 (BOM or not), UTF-16 by BOM, then Windows-1252, then detection.
 
-    The order matters: detection mistook a cp1252 file for cp1250 (FIELD-NOTES), so it
-    only gets the bytes that are certainly not UTF-8.
+    Our pages are English: a legacy file is almost always Windows-1252 (a superset of
+    Latin-1's printable range). Detection alone mistook such files for cp1250 (FIELD-NOTES
+    and our own test), so it only sees bytes that Windows-1252 cannot decode.
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
@@ -93,17 +94,25 @@ def decode_text(data: bytes) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(data).best()
-        if best is None:
-            raise LoadError("undecodable", "the text encoding could not be recognised; "
-                            "save the file as UTF-8") from None
-        text = str(best)
+        text = _decode_legacy(data)
     controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
     if controls > 0.05 * min(len(text), 8192):
         raise LoadError("binary", "the file holds binary data, not text")
     return text
+
+
+def _decode_legacy(data: bytes) -> str:
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise LoadError("undecodable", "the text encoding could not be recognised; "
+                        "save the file as UTF-8")
+    return str(best)
 
 
 # --- Markdown and HTML ----------------------------------------------------------------

@@ -1,0 +1,137 @@
+"""Loading keeps structure (titles, headings, lists, pages) and names every failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from search import LoadError, Settings, load_document
+from search.structure import looks_like_heading
+
+from .conftest import DATA
+
+GOOD, BAD = DATA / "good", DATA / "bad"
+
+
+def load(path: Path):  # type: ignore[no-untyped-def]
+    return load_document(path, path.name, Settings())
+
+
+def headings(document) -> list[tuple[str, ...]]:  # type: ignore[no-untyped-def]
+    return [section.breadcrumb for section in document.sections]
+
+
+def test_markdown_keeps_heading_levels_lists_and_ignores_code_fences() -> None:
+    document = load(GOOD / "sleep-therapy.md")
+    assert document.title == "Sleep therapy"
+    assert headings(document) == [
+        ("Sleep therapy",),
+        ("Sleep therapy", "What is sleep therapy?"),
+        ("Sleep therapy", "How does sleep therapy work?"),
+        ("Sleep therapy", "How does sleep therapy work?", "Techniques used"),
+        ("Sleep therapy", "How do I get referred?"),
+    ]
+    techniques = document.sections[3]
+    body = document.text[techniques.start:techniques.end]
+    assert "- Stimulus control: the bed is kept for sleep.\n- Sleep restriction" in body
+    assert "# this line is inside a code block" in body  # kept as text, not a heading
+
+
+def test_section_spans_hold_their_own_text_only() -> None:
+    document = load(GOOD / "sleep-therapy.md")
+    referral = document.sections[-1]
+    assert document.text[referral.heading_start:].startswith("How do I get referred?")
+    assert document.text[referral.start:referral.end].startswith("Ask your GP")
+    assert document.text[referral.start:referral.end].endswith("15 working days.")
+
+
+def test_plain_text_question_lines_become_headings() -> None:
+    document = load(GOOD / "walking-group.txt")
+    assert document.title == "Walking group therapy"
+    assert [s.heading for s in document.sections] == [
+        "What is walking group therapy?", "Who can it help?", "How long does it last?",
+        "What to do next",
+    ]
+    next_steps = document.sections[-1]
+    assert "0808 157 0998" in document.text[next_steps.start:next_steps.end]
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("What is CBT?", True),
+    ("What to do next", True),
+    ("Side effects", True),
+    ("Call us free on:", False),
+    ("0808 157 0998", False),
+    ("Places are limited to ten people per group.", False),
+    ("- a list item", False),
+    ("lower-case start of a wrapped line", False),
+])
+def test_plain_text_heading_rule(line: str, expected: bool) -> None:
+    assert looks_like_heading(line) is expected
+
+
+def test_html_keeps_headings_and_drops_navigation_scripts_styles_and_footer() -> None:
+    document = load(GOOD / "light-therapy.html")
+    assert document.title == "Light therapy"
+    assert ("Light therapy", "Are there any side effects?", "When to stop") in headings(document)
+    for leak in ("SCRIPT-LEAK", "STYLE-LEAK", "NAV-LEAK", "FOOTER-LEAK", "<"):
+        assert leak not in document.text
+    assert "- Headaches or eye strain in the first days." in document.text
+
+
+def test_pdf_keeps_headings_and_the_page_of_every_section() -> None:
+    document = load(GOOD / "nature-therapy.pdf")
+    assert document.title == "Nature therapy"
+    pages = {s.heading: document.page_at(s.start) for s in document.sections}
+    assert pages == {
+        "What is nature therapy?": 1, "Who can it help?": 1, "How do I get referred?": 2,
+    }
+    assert len(document.page_starts) == 2
+
+
+def test_legacy_encodings_are_decoded() -> None:
+    document = load(GOOD / "carers-latin1.txt")
+    assert "café" in document.text and "naïve" in document.text
+
+
+def test_fingerprint_is_the_file_content_hash() -> None:
+    import hashlib
+
+    path = GOOD / "walking-group.txt"
+    assert load(path).fingerprint == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("empty.md", "empty"),
+    ("junk.txt", "binary"),
+    ("half-utf16.txt", "undecodable"),
+    ("broken.pdf", "pdf-broken"),
+    ("encrypted.pdf", "pdf-encrypted"),
+    ("scanned.pdf", "pdf-no-text"),
+])
+def test_unreadable_files_fail_with_a_specific_reason(name: str, reason: str) -> None:
+    with pytest.raises(LoadError) as caught:
+        load(BAD / name)
+    assert caught.value.reason == reason
+    assert str(caught.value)  # a sentence a person can act on
+
+
+def test_unsupported_suffix_and_size_limit(tmp_path: Path) -> None:
+    odd = tmp_path / "notes.docx"
+    odd.write_bytes(b"PK")
+    with pytest.raises(LoadError) as caught:
+        load(odd)
+    assert caught.value.reason == "unsupported-type"
+    big = tmp_path / "big.txt"
+    big.write_text("Title\n\n" + "word " * 1000)
+    with pytest.raises(LoadError) as caught:
+        load_document(big, big.name, Settings(max_file_bytes=100))
+    assert caught.value.reason == "too-large"
+
+
+def test_a_pdf_that_hangs_the_parser_is_stopped(tmp_path: Path) -> None:
+    settings = Settings(pdf_timeout_seconds=0.05)
+    with pytest.raises(LoadError) as caught:
+        load_document(GOOD / "nature-therapy.pdf", "nature-therapy.pdf", settings)
+    assert caught.value.reason == "pdf-timeout"
