@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -219,6 +220,7 @@ def _run_pdf_worker(path: Path, settings: Settings) -> dict[str, Any]:
 
 def pdf_lines_to_blocks(pages: list[list[list[Any]]]) -> list[Block]:
     """Lines with font sizes → blocks: larger or bold short lines are headings."""
+    pages = _without_running_lines(pages)
     sizes: Counter[float] = Counter()
     for page in pages:
         for text, size, _bold, _y in page:
@@ -261,3 +263,19 @@ def pdf_lines_to_blocks(pages: list[list[list[Any]]]) -> list[Block]:
             bullet_pending = False
             previous_y = y
     return blocks
+
+
+def _without_running_lines(pages: list[list[list[Any]]]) -> list[list[list[Any]]]:
+    """Drop running headers and footers: lines that recur on most pages, digits aside
+    ("Clinic leaflet - Page 3"), would otherwise land in the middle of a section."""
+    if len(pages) < 2:
+        return pages
+
+    def shape(text: str) -> str:
+        return re.sub(r"\d+", "#", " ".join(text.split()))
+
+    seen: Counter[str] = Counter()
+    for page in pages:
+        seen.update({shape(line[0]) for line in page})
+    running = {key for key, count in seen.items() if count >= max(2, len(pages) / 2)}
+    return [[line for line in page if shape(line[0]) not in running] for page in pages]

@@ -88,6 +88,7 @@ def test_pdf_keeps_headings_and_the_page_of_every_section() -> None:
         "What is nature therapy?": 1, "Who can it help?": 1, "How do I get referred?": 2,
     }
     assert len(document.page_starts) == 2
+    assert "Example Clinic leaflet" not in document.text  # running footer dropped
 
 
 def test_legacy_encodings_are_decoded() -> None:

@@ -32,7 +32,14 @@ def two_page(path: Path) -> None:
         Paragraph("Call the Green Team on 0808 157 0997. Sessions run from April to October.",
                   styles["BodyText"]),
     ]
-    SimpleDocTemplate(str(path), title="Nature therapy", invariant=1).build(story)
+
+    def footer(page: canvas.Canvas, _document: object) -> None:
+        page.setFont("Helvetica", 8)
+        page.drawString(72, 40, f"Example Clinic leaflet - page {page.getPageNumber()}")
+
+    SimpleDocTemplate(str(path), title="Nature therapy", invariant=1).build(
+        story, onFirstPage=footer, onLaterPages=footer
+    )
 
 
 def no_text(path: Path) -> None:

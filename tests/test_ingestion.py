@@ -1,0 +1,111 @@
+"""Ingest with the real model: reports, incremental re-embedding, failures kept apart."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from search import Settings, build_index, open_index
+from search.retrieval import Searcher
+
+from .conftest import DATA
+
+pytestmark = pytest.mark.model
+
+
+class CountingEmbedder:
+    """The real model, counting how many texts it is asked to embed."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner = inner
+        self.name, self.dimension = inner.name, inner.dimension
+        self.max_seq_tokens = inner.max_seq_tokens
+        self.embedded = 0
+
+    def embed_documents(self, texts, progress=None):  # type: ignore[no-untyped-def]
+        self.embedded += len(texts)
+        return self.inner.embed_documents(texts, progress)
+
+    def embed_query(self, text):  # type: ignore[no-untyped-def]
+        return self.inner.embed_query(text)
+
+
+def test_first_ingest_adds_every_good_file(good_corpus: Path, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    counting = CountingEmbedder(embedder)
+    report = build_index([good_corpus], tmp_path / "index", embedder=counting)
+    assert report.exit_code == 0 and report.published
+    assert sorted(report.added) == sorted(p.name for p in good_corpus.iterdir())
+    assert report.chunks == counting.embedded == report.chunks_embedded > 0
+    snapshot = open_index(tmp_path / "index")
+    assert set(snapshot.documents) == set(report.added)
+    assert snapshot.manifest.model == "all-MiniLM-L6-v2" and snapshot.manifest.dimension == 384
+
+
+def test_reingest_embeds_only_what_changed(good_corpus: Path, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    index = tmp_path / "index"
+    first = build_index([good_corpus], index, embedder=embedder)
+
+    counting = CountingEmbedder(embedder)
+    same = build_index([good_corpus], index, embedder=counting)
+    assert (same.published, counting.embedded, same.exit_code) == (False, 0, 0)
+    assert sorted(same.unchanged) == sorted(first.added)
+
+    page = good_corpus / "sleep-therapy.md"
+    page.write_text(page.read_text().replace("15 working days", "5 working days"))
+    (good_corpus / "walking-group.txt").unlink()
+    changed = build_index([good_corpus], index, embedder=counting)
+    assert changed.updated == ["sleep-therapy.md"]
+    assert changed.removed == ["walking-group.txt"]
+    assert counting.embedded == changed.chunks_embedded == 1  # only the edited section
+
+    searcher = Searcher(open_index(index), embedder)
+    hits = searcher.search("how long is the wait for a first sleep appointment", k=20)
+    assert all(h.chunk.doc_id != "walking-group.txt" for h in hits)
+    referral = next(h.chunk for h in hits if h.chunk.section[-1] == "How do I get referred?")
+    assert "within 5 working days" in referral.text
+
+
+def test_bad_files_are_reported_and_skipped(good_corpus: Path, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    for bad in (DATA / "bad").iterdir():
+        shutil.copy(bad, good_corpus / bad.name)
+    report = build_index([good_corpus], tmp_path / "index", embedder=embedder)
+    assert report.exit_code == 2 and report.published
+    reasons = {f.source: f.reason for f in report.failed}
+    assert reasons == {
+        "empty.md": "empty", "junk.txt": "binary", "half-utf16.txt": "undecodable",
+        "broken.pdf": "pdf-broken", "encrypted.pdf": "pdf-encrypted",
+        "scanned.pdf": "pdf-no-text",
+    }
+    assert set(open_index(tmp_path / "index").documents) == {
+        p.name for p in (DATA / "good").iterdir()
+    }
+
+
+def test_a_file_that_breaks_later_keeps_its_last_good_version(
+    good_corpus: Path, tmp_path: Path, embedder  # type: ignore[no-untyped-def]
+) -> None:
+    index = tmp_path / "index"
+    build_index([good_corpus], index, embedder=embedder)
+    (good_corpus / "walking-group.txt").write_bytes(b"\x00\x01binary now")
+    report = build_index([good_corpus], index, embedder=embedder)
+    assert [(f.source, f.reason, f.kept_previous) for f in report.failed] == [
+        ("walking-group.txt", "binary", True)
+    ]
+    assert "walking-group.txt" in open_index(index).documents
+
+
+def test_nothing_to_publish_is_exit_status_one(tmp_path: Path) -> None:
+    report = build_index([DATA / "bad"], tmp_path / "index")
+    assert report.exit_code == 1 and not report.published
+    assert len(report.failed) == len(list((DATA / "bad").iterdir()))
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    assert build_index([empty], tmp_path / "index").error.startswith("no supported files")
+
+
+def test_folder_notes_are_not_ingested(good_corpus: Path, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    (good_corpus / "README.md").write_text("# About this folder\n\nNot a treatment page.\n")
+    report = build_index([good_corpus], tmp_path / "index", Settings(), embedder=embedder)
+    assert "README.md" not in report.added
