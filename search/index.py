@@ -37,6 +37,7 @@ from search.errors import (
     IndexMismatchError,
     IndexNotFoundError,
 )
+from search.failpoints import pause_point
 
 if TYPE_CHECKING:
     import faiss
@@ -193,8 +194,10 @@ def publish(
     _write_text(temporary / "manifest.json", json.dumps(asdict(final), indent=2))
     for path in temporary.iterdir():
         _fsync(path)
+    pause_point("write")
     os.rename(temporary, index_dir / name)
     _write_text(index_dir / f"{POINTER}.tmp", name)
+    pause_point("switch")
     os.replace(index_dir / f"{POINTER}.tmp", index_dir / POINTER)
     _fsync(index_dir)
     return name

@@ -22,6 +22,7 @@ from search.config import Settings
 from search.documents import Chunk, file_fingerprint
 from search.embedding import Embedder, load_embedder, load_token_counter, resolve_model
 from search.errors import IndexError_, LoadError
+from search.failpoints import pause_point
 from search.loaders import SUFFIX_FORMATS, load_document
 
 if TYPE_CHECKING:
@@ -212,6 +213,7 @@ class _Plan:
             finally:
                 if self.progress:
                     self.progress("load", done, len(files))
+                pause_point("load")
             stored = store.StoredDocument(document, str(file.path), str(file.root), now)
             self._keep(stored, chunks)
             (self.report.updated if old is not None else self.report.added).append(file.source)
@@ -248,6 +250,7 @@ class _Plan:
                 done += count
                 if self.progress:
                     self.progress("embed", done, len(unique))
+                pause_point("embed")
 
             fresh = embedder.embed_documents([c.embedding_text for c in unique], advance)
             reusable.update(zip((c.content_hash for c in unique), fresh, strict=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,7 @@ def test_chunks_fit_the_token_budget_and_the_model_window(token_counter) -> None
 def test_consecutive_chunks_overlap_by_whole_sentences(token_counter) -> None:  # type: ignore[no-untyped-def]
     chunks = [c for c in chunk_document(long_document(), token_counter, SETTINGS)
               if c.section[-1] == "How does it work?"]
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in pairwise(chunks):
         assert after.start < before.end, "no overlap"
         assert after.text.startswith("Sentence number"), "overlap cut a sentence"
         assert token_counter.count(before.text[after.start - before.start:]) - 2 <= \
@@ -62,7 +63,7 @@ def test_consecutive_chunks_overlap_by_whole_sentences(token_counter) -> None:  
 def test_no_overlap_when_switched_off(token_counter) -> None:  # type: ignore[no-untyped-def]
     chunks = chunk_document(long_document(), token_counter, ChunkSettings(overlap_tokens=0))
     spans = [(c.start, c.end) for c in chunks]
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+    assert all(a[1] <= b[0] for a, b in pairwise(spans))
 
 
 def test_a_sentence_longer_than_the_budget_is_cut_at_token_boundaries(token_counter) -> None:  # type: ignore[no-untyped-def]

@@ -69,7 +69,7 @@ def test_no_pickle_only_plain_files(tmp_path: Path) -> None:
 
 
 def test_a_missing_index_says_how_to_build_one(tmp_path: Path) -> None:
-    with pytest.raises(IndexNotFoundError, match="python ingest.py"):
+    with pytest.raises(IndexNotFoundError, match=r"python ingest\.py"):
         store.open_index(tmp_path / "nowhere")
 
 
@@ -125,13 +125,16 @@ def test_vectors_that_disagree_with_the_chunks_are_reported(tmp_path: Path) -> N
     name = publish(tmp_path)
     with (tmp_path / name / "chunks.jsonl").open("a") as handle:
         handle.write((tmp_path / name / "chunks.jsonl").read_text())
-    with pytest.raises(IndexCorruptError, match="1 vectors .* for 2 chunks"):
+    with pytest.raises(IndexCorruptError, match=r"1 vectors .* for 2 chunks"):
         store.open_index(tmp_path)
 
 
 def test_a_second_writer_is_refused_while_the_lock_is_held(tmp_path: Path) -> None:
-    with store.ingest_lock(tmp_path), pytest.raises(IndexLockedError, match="Another ingest"):
-        with store.ingest_lock(tmp_path):
-            pass
+    with (
+        store.ingest_lock(tmp_path),
+        pytest.raises(IndexLockedError, match="Another ingest"),
+        store.ingest_lock(tmp_path),
+    ):
+        pass
     with store.ingest_lock(tmp_path):  # released afterwards
         pass
