@@ -7,7 +7,8 @@ Environment variables and command-line flags are read only at the edges (ingest.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 from search.errors import ConfigError
 
@@ -37,6 +38,81 @@ class ChunkSettings:
             )
 
 
+Mode = Literal["dense", "lexical", "hybrid"]
+MODES: tuple[Mode, ...] = ("dense", "lexical", "hybrid")
+
+_DATA = Path(__file__).resolve().parent / "data"
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    """How a query is ranked. The defaults are earned on the development questions
+    (see README, "Retrieval quality"), not guessed."""
+
+    mode: Mode = "hybrid"
+    #: Weighted reciprocal-rank fusion: weight / (rrf_k + rank) summed over the rankers.
+    dense_weight: float = 1.0
+    lexical_weight: float = 0.5
+    rrf_k: int = 60
+    #: Candidates each ranker contributes before fusion, filtering and de-duplication.
+    candidates: int = 100
+    #: At most one passage per document section in the results, unless switched off.
+    one_per_section: bool = True
+    #: Vocabulary file applied to every query (acronyms, spellings, lay terms).
+    vocabulary: Path = _DATA / "vocabulary.toml"
+    #: Add the vocabulary's related terms to the text the model embeds, too.
+    expand_dense: bool = True
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.dense_weight < 0 or self.lexical_weight < 0:
+            raise ConfigError("fusion weights must not be negative")
+        if self.dense_weight + self.lexical_weight == 0:
+            raise ConfigError("at least one fusion weight must be positive")
+        if self.rrf_k < 1 or self.candidates < 1:
+            raise ConfigError("rrf_k and candidates must be at least 1")
+
+
+DEFAULT_CRISIS_GUIDANCE = (
+    "If you or someone else is in immediate danger, call 999 now. "
+    "For urgent advice when it is not an emergency, call NHS 111. "
+    "Samaritans are there day or night, free, on 116 123."
+)
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """How an answer is built from passages, and when it is refused."""
+
+    #: Passages listed with every answer (and as "nearest" when it is refused).
+    passages: int = 5
+    #: Top passages whose sentences compete to be quoted.
+    source_passages: int = 3
+    max_sentences: int = 4
+    #: A further sentence is quoted when it scores within this of the best one.
+    sentence_margin: float = 0.08
+    #: Below this confidence the answer is "not covered". Calibrated on the development
+    #: questions with ``python -m search calibrate`` (README, "Refusal").
+    min_confidence: float = 0.45
+    approved_answers: Path = _DATA / "approved_answers.toml"
+    #: Cosine similarity to an approved question needed to return its approved answer.
+    approved_threshold: float = 0.86
+    safety_file: Path = _DATA / "safety.toml"
+    crisis_guidance: str = DEFAULT_CRISIS_GUIDANCE
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_sentences <= 4:
+            raise ConfigError(f"max_sentences must be 1 to 4, got {self.max_sentences}")
+        if self.source_passages < 1 or self.passages < self.source_passages:
+            raise ConfigError("passages must be at least source_passages, which must be >= 1")
+        for name in ("min_confidence", "approved_threshold"):
+            if not -1.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} is a cosine similarity: between -1 and 1")
+        if not self.crisis_guidance.strip():
+            raise ConfigError("crisis_guidance must not be empty: it is shown to callers at risk")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the pipeline can be tuned by; validated when built."""
@@ -44,6 +120,8 @@ class Settings:
     #: A sentence-transformers model name or a folder path. The default is bundled.
     model: str = DEFAULT_MODEL
     chunking: ChunkSettings = field(default_factory=ChunkSettings)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = field(default_factory=AnswerSettings)
     #: Texts per forward pass while ingesting.
     batch_size: int = 32
     #: Passages returned by a search unless the caller asks otherwise.

@@ -10,6 +10,7 @@ Layout (plain files, no pickle)::
         vectors.faiss          normalised float32 vectors, FAISS IndexFlatIP (cosine)
         chunks.jsonl           one chunk per line, in vector order, with provenance
         documents.jsonl        one loaded document per line: text, sections, pages
+        lexical/               BM25 arrays and vocabulary (bm25s), over the same chunks
 
 A generation is written under a ``.tmp-`` name, fsynced, renamed, and only then does
 CURRENT point at it, so a crash at any moment leaves the served generation whole.
@@ -30,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from search import lexical
 from search.documents import Chunk, Document, Section
 from search.errors import (
     IndexCorruptError,
@@ -43,7 +45,7 @@ if TYPE_CHECKING:
     import faiss
     import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 POINTER = "CURRENT"
 LOCK_FILE = ".ingest.lock"
 GENERATION_PREFIX = "gen-"
@@ -87,6 +89,7 @@ class IndexSnapshot:
     documents: dict[str, StoredDocument]
     chunks: list[Chunk]
     vectors: faiss.Index
+    lexical: lexical.LexicalIndex
 
     def chunk_vectors(self) -> np.ndarray:
         """All vectors in chunk order (for reuse by the next ingest)."""
@@ -141,6 +144,7 @@ def open_index(index_dir: Path | str) -> IndexSnapshot:
         for line in _lines(folder / "documents.jsonl"):
             stored = _stored_document_from_json(json.loads(line))
             documents[stored.document.doc_id] = stored
+        lexical_index = lexical.LexicalIndex(folder / lexical.FOLDER, len(chunks))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
         raise IndexCorruptError(
             f"The index in '{index_dir}' is damaged ({type(error).__name__}: {error}). "
@@ -152,7 +156,7 @@ def open_index(index_dir: Path | str) -> IndexSnapshot:
             f"{vectors.d} for {len(chunks)} chunks (manifest: dimension {manifest.dimension}). "
             f"Rebuild it: python ingest.py SOURCES --index {index_dir}"
         )
-    return IndexSnapshot(index_dir, manifest, documents, chunks, vectors)
+    return IndexSnapshot(index_dir, manifest, documents, chunks, vectors, lexical_index)
 
 
 def check_model(manifest: Manifest, index_dir: Path, model: str, dimension: int | None) -> None:
@@ -188,11 +192,12 @@ def publish(
     faiss.write_index(flat, str(temporary / "vectors.faiss"))
     _write_lines(temporary / "chunks.jsonl", (_chunk_to_json(c) for c in chunks))
     _write_lines(temporary / "documents.jsonl", (_stored_document_to_json(d) for d in documents))
+    lexical.build(temporary / lexical.FOLDER, [c.embedding_text for c in chunks])
     final = Manifest(**{**asdict(manifest), "generation": name,
                         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                         "chunk_count": len(chunks)})
     _write_text(temporary / "manifest.json", json.dumps(asdict(final), indent=2))
-    for path in temporary.iterdir():
+    for path in [*temporary.iterdir(), *(temporary / lexical.FOLDER).iterdir()]:
         _fsync(path)
     pause_point("write")
     os.rename(temporary, index_dir / name)

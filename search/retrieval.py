@@ -1,16 +1,20 @@
-"""Query → ranked Hits over one opened index generation."""
+"""Query → ranked Hits: dense (FAISS), lexical (BM25) or both fused, filtered, de-duplicated."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from search import index as store
-from search.config import Settings
+from search.config import RetrievalSettings, Settings
 from search.documents import Chunk
 from search.embedding import Embedder, load_embedder, resolve_model, set_threads
 from search.errors import QueryError
+from search.vocabulary import Expansion, load_vocabulary
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Longest query accepted, in characters; longer text is not a question.
 MAX_QUERY_CHARS = 2_000
@@ -21,6 +25,10 @@ class Hit:
     rank: int
     score: float
     chunk: Chunk
+    #: Cosine similarity of the query and the passage, when the dense ranker saw it.
+    similarity: float | None = None
+    #: Position of the chunk in the index's vector store.
+    row: int = -1
 
     def as_dict(self) -> dict[str, Any]:
         """The result record of the CLI and API contract."""
@@ -33,32 +41,113 @@ class Hit:
         }
 
 
+@dataclass(frozen=True)
+class Filters:
+    """Restrict results to some documents and/or sections (heading text, any case)."""
+
+    doc_ids: frozenset[str] = field(default_factory=frozenset)
+    sections: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.doc_ids or self.sections)
+
+    def allows(self, chunk: Chunk) -> bool:
+        if self.doc_ids and chunk.doc_id not in self.doc_ids:
+            return False
+        heading = chunk.section[-1].lower()
+        return not self.sections or any(s.lower() in heading for s in self.sections)
+
+
 class Searcher:
     """An opened index and the model that embedded it, ready for many queries."""
 
-    def __init__(self, snapshot: store.IndexSnapshot, embedder: Embedder) -> None:
+    def __init__(self, snapshot: store.IndexSnapshot, embedder: Embedder,
+                 settings: RetrievalSettings | None = None) -> None:
         store.check_model(snapshot.manifest, snapshot.folder, embedder.name, embedder.dimension)
         self.snapshot = snapshot
         self.embedder = embedder
+        self.settings = settings or RetrievalSettings()
+        self.vocabulary = load_vocabulary(self.settings.vocabulary)
 
     @property
     def generation(self) -> str:
         return self.snapshot.manifest.generation
 
-    def search(self, query: str, k: int = 5) -> list[Hit]:
-        query = clean_query(query)
+    def expand(self, query: str) -> Expansion:
+        return self.vocabulary.expand(clean_query(query))
+
+    def search(self, query: str, k: int = 5, *, mode: str | None = None,
+               filters: Filters | None = None, one_per_section: bool | None = None,
+               vector: np.ndarray | None = None) -> list[Hit]:
+        """The ``k`` best passages; ``vector`` is the query's embedding if already known."""
         if k < 1:
             raise QueryError(f"k must be at least 1, got {k}")
-        count = min(k, self.snapshot.vectors.ntotal)
+        mode = mode or self.settings.mode
+        if mode not in ("dense", "lexical", "hybrid"):
+            raise QueryError(f"mode must be dense, lexical or hybrid, got {mode!r}")
+        expansion = self.expand(query)
+        mask = self._mask(filters) if filters else None
+        depth = max(self.settings.candidates, k * 4)
+        dense = self._dense(expansion, depth, mask, vector) if mode != "lexical" else []
+        lexical = self._lexical(expansion, depth, mask) if mode != "dense" else []
+        ranked = self._fuse(dense, lexical) if mode == "hybrid" else (dense or lexical)
+        similarity = dict(dense)
+        one = self.settings.one_per_section if one_per_section is None else one_per_section
+        hits: list[Hit] = []
+        seen: set[tuple[str, tuple[str, ...]]] = set()
+        for row, score in ranked:
+            chunk = self.snapshot.chunks[row]
+            key = (chunk.doc_id, chunk.section)
+            if one and key in seen:
+                continue
+            seen.add(key)
+            hits.append(Hit(len(hits) + 1, score, chunk, similarity.get(row), row))
+            if len(hits) == k:
+                break
+        return hits
+
+    def query_vector(self, expansion: Expansion) -> np.ndarray:
+        text = expansion.joined() if self.settings.expand_dense else expansion.text
+        return self.embedder.embed_query(text)
+
+    def _dense(self, expansion: Expansion, depth: int, mask: np.ndarray | None,
+               vector: np.ndarray | None) -> list[tuple[int, float]]:
+        import faiss
+        import numpy as np
+
+        vectors = self.snapshot.vectors
+        count = min(depth, vectors.ntotal)
         if count == 0:
             return []
-        vector = self.embedder.embed_query(query).reshape(1, -1)
-        scores, rows = self.snapshot.vectors.search(vector, count)
-        return [
-            Hit(rank, float(score), self.snapshot.chunks[row])
-            for rank, (score, row) in enumerate(zip(scores[0], rows[0], strict=True), start=1)
-            if row >= 0
-        ]
+        query = (vector if vector is not None else self.query_vector(expansion)).reshape(1, -1)
+        params = None
+        if mask is not None:
+            allowed = np.flatnonzero(mask).astype("int64")
+            if not len(allowed):
+                return []
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+        scores, rows = vectors.search(query, count, params=params)
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+
+    def _lexical(self, expansion: Expansion, depth: int,
+                 mask: np.ndarray | None) -> list[tuple[int, float]]:
+        return self.snapshot.lexical.search(expansion.joined(), depth, mask)
+
+    def _fuse(self, dense: list[tuple[int, float]],
+              lexical: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """Weighted reciprocal-rank fusion: robust to the rankers' unlike score scales."""
+        s = self.settings
+        fused: dict[int, float] = {}
+        for weight, ranking in ((s.dense_weight, dense), (s.lexical_weight, lexical)):
+            for rank, (row, _) in enumerate(ranking, start=1):
+                fused[row] = fused.get(row, 0.0) + weight / (s.rrf_k + rank)
+        return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+    def _mask(self, filters: Filters) -> np.ndarray:
+        import numpy as np
+
+        return np.fromiter((filters.allows(c) for c in self.snapshot.chunks), dtype=bool,
+                           count=len(self.snapshot.chunks))
 
 
 def clean_query(query: str) -> str:
@@ -85,4 +174,4 @@ def open_searcher(index_dir: Path | str, settings: Settings | None = None,
     snapshot = store.open_index(index_dir)
     embedder = load_embedder(wanted, settings.batch_size)
     set_threads(settings.query_threads)
-    return Searcher(snapshot, embedder)
+    return Searcher(snapshot, embedder, settings.retrieval)

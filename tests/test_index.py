@@ -64,8 +64,11 @@ def test_round_trip_keeps_provenance_and_vectors(tmp_path: Path) -> None:
 def test_no_pickle_only_plain_files(tmp_path: Path) -> None:
     name = publish(tmp_path)
     files = sorted(p.name for p in (tmp_path / name).iterdir())
-    assert files == ["chunks.jsonl", "documents.jsonl", "manifest.json", "vectors.faiss"]
-    assert json.loads((tmp_path / name / "manifest.json").read_text())["schema_version"] == 1
+    assert files == ["chunks.jsonl", "documents.jsonl", "lexical", "manifest.json",
+                     "vectors.faiss"]
+    lexical_files = {p.suffix for p in (tmp_path / name / "lexical").iterdir()}
+    assert lexical_files == {".json", ".npy"}
+    assert json.loads((tmp_path / name / "manifest.json").read_text())["schema_version"] == 2
 
 
 def test_a_missing_index_says_how_to_build_one(tmp_path: Path) -> None:

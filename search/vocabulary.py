@@ -1,0 +1,82 @@
+"""The domain vocabulary: acronyms, spellings and lay terms that carry a caller's words to
+the content's words. Read from a TOML file the content team edits.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from search.errors import ConfigError
+
+DEFAULT_VOCABULARY = Path(__file__).resolve().parent / "data" / "vocabulary.toml"
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """A query rewritten for search: spellings normalised and related terms to add."""
+
+    text: str  # the query with spellings normalised
+    added: tuple[str, ...]  # extra terms, in the order they were found
+
+    def joined(self) -> str:
+        return f"{self.text} ({'; '.join(self.added)})" if self.added else self.text
+
+
+@dataclass(frozen=True)
+class _Rule:
+    pattern: re.Pattern[str]
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    spellings: tuple[tuple[re.Pattern[str], str], ...]
+    rules: tuple[_Rule, ...]
+
+    def expand(self, query: str) -> Expansion:
+        text = query
+        for pattern, replacement in self.spellings:
+            text = pattern.sub(lambda m, r=replacement: _match_case(m.group(), r), text)
+        added: list[str] = []
+        lowered = text.lower()
+        for rule in self.rules:
+            if rule.pattern.search(text):
+                added.extend(t for t in rule.terms if t.lower() not in lowered and t not in added)
+        return Expansion(text, tuple(added))
+
+
+def _match_case(original: str, replacement: str) -> str:
+    return replacement.capitalize() if original[:1].isupper() else replacement
+
+
+def _word(phrase: str, case_sensitive: bool = False) -> re.Pattern[str]:
+    flags = 0 if case_sensitive else re.IGNORECASE
+    return re.compile(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", flags)
+
+
+@functools.cache
+def load_vocabulary(path: Path = DEFAULT_VOCABULARY) -> Vocabulary:
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"The vocabulary file '{path}' cannot be read: {error}. Fix the "
+                          "file (it is TOML) or point the settings at another one") from error
+    spellings = tuple((_word(variant), str(ours))
+                      for variant, ours in raw.get("spellings", {}).items())
+    rules: list[_Rule] = []
+    for acronym, entry in raw.get("acronyms", {}).items():
+        expansion = entry if isinstance(entry, str) else entry.get("expansion", "")
+        case_sensitive = isinstance(entry, dict) and bool(entry.get("case_sensitive"))
+        if not expansion:
+            raise ConfigError(f"{path}: acronym '{acronym}' has no expansion")
+        rules.append(_Rule(_word(acronym, case_sensitive), (expansion,)))
+        rules.append(_Rule(_word(expansion), (acronym,)))
+    for phrase, terms in raw.get("lay_terms", {}).items():
+        if isinstance(terms, str):
+            terms = [terms]
+        rules.append(_Rule(_word(phrase), tuple(str(t) for t in terms)))
+    return Vocabulary(spellings, tuple(rules))
