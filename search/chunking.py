@@ -13,7 +13,14 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from search.config import ChunkSettings
-from search.documents import Chunk, Document, Section, content_hash, embedding_text
+from search.documents import (
+    Chunk,
+    Document,
+    Section,
+    SentenceSpan,
+    content_hash,
+    embedding_text,
+)
 
 Span = tuple[int, int]
 
@@ -48,6 +55,26 @@ def chunk_document(
                 content_hash=content_hash(embedding_text(section.breadcrumb, text)),
             ))
     return chunks
+
+
+def quotable_sentences(document: Document) -> list[SentenceSpan]:
+    """Every sentence an answer may quote, once per section, list bullets trimmed.
+
+    Fragments of one or two words are left out unless they carry a number (a phone
+    number on its own line is exactly what a caller needs).
+    """
+    found: list[SentenceSpan] = []
+    text = document.text
+    for section in document.sections:
+        for start, end in sentence_spans(text, section.start, section.end):
+            if text.startswith("- ", start):
+                start += 2
+            quote = text[start:end]
+            if len(quote.split()) < 3 and not any(ch.isdigit() for ch in quote):
+                continue
+            found.append(SentenceSpan(document.doc_id, section.breadcrumb, start, end,
+                                      content_hash(embedding_text(section.breadcrumb, quote))))
+    return found
 
 
 def _section_chunk_spans(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -90,52 +90,200 @@ class _progress_bars:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m search",
-                                     description="Search an index built by ingest.py.")
+                                     description="Search, ask and evaluate an index built by "
+                                     "ingest.py.")
     commands = parser.add_subparsers(dest="command", required=True)
-    search = commands.add_parser("search", help="ranked passages for a query")
-    search.add_argument("query", nargs="?", help="the query text")
-    search.add_argument("--queries", type=Path, metavar="FILE.jsonl",
-                        help='batch: one {"qid": ..., "text": ...} per line')
-    search.add_argument("--index", required=True, type=Path, metavar="DIR")
-    search.add_argument("--k", type=int, default=Settings.k, metavar="N")
-    search.add_argument("--model", default=None, metavar="NAME_OR_PATH",
-                        help="model to query with (default: the one the index was built with)")
-    search.add_argument("--json", action="store_true", help="print JSON")
+    for name, help_text in (("search", "ranked passages for a query"),
+                            ("ask", "a short cited answer, or 'not covered'")):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("query", nargs="?", help="the question or query text")
+        command.add_argument("--queries", type=Path, metavar="FILE.jsonl",
+                             help='batch: one {"qid": ..., "text": ...} per line')
+        _common(command)
+        command.add_argument("--doc", action="append", default=[], metavar="DOC_ID",
+                             help="only these documents (repeatable)")
+        command.add_argument("--section", action="append", default=[], metavar="TEXT",
+                             help="only sections whose heading contains TEXT (repeatable)")
+        if name == "search":
+            command.add_argument("--k", type=int, default=Settings.k, metavar="N")
+            command.add_argument("--all-sections", action="store_true",
+                                 help="allow several passages of one section")
+    evaluation = commands.add_parser("eval", help="hit@k, MRR, facts, refusal, latency")
+    evaluation.add_argument("questions", type=Path, metavar="QA.jsonl")
+    _common(evaluation, modes=("dense", "lexical", "hybrid", "all"))
+    evaluation.add_argument("--split", default=None, help="only questions of this split")
+    evaluation.add_argument("--no-answers", action="store_true",
+                            help="measure retrieval only (faster)")
+    calibration = commands.add_parser("calibrate", help="choose the refusal threshold")
+    calibration.add_argument("questions", type=Path, metavar="QA.jsonl")
+    _common(calibration)
+    calibration.add_argument("--split", default="dev", help="questions to tune on (dev)")
     args = parser.parse_args(argv)
-    if (args.query is None) == (args.queries is None):
-        parser.error("give either a QUERY or --queries FILE.jsonl")
-    if args.queries is not None and not args.json:
-        parser.error("--queries writes JSON lines: add --json")
-
-    from search.retrieval import open_searcher
-
+    if args.command in ("search", "ask"):
+        if (args.query is None) == (args.queries is None):
+            parser.error("give either a QUERY or --queries FILE.jsonl")
+        if args.queries is not None and not args.json:
+            parser.error("--queries writes JSON lines: add --json")
     try:
-        searcher = open_searcher(args.index, model=args.model)
-        if args.queries is not None:
-            return _search_batch(searcher, args.queries, args.k)
-        hits = searcher.search(args.query, args.k)
+        return _run(args)
     except SearchError as error:
         return _fail(error, args.json)
-    if args.json:
-        print(json.dumps({"query": args.query, "results": [h.as_dict() for h in hits]},
-                         ensure_ascii=False))
+
+
+def _common(command: argparse.ArgumentParser,
+            modes: tuple[str, ...] = ("dense", "lexical", "hybrid")) -> None:
+    command.add_argument("--index", required=True, type=Path, metavar="DIR")
+    command.add_argument("--mode", choices=modes, default=None,
+                         help=f"ranker (default: {Settings().retrieval.mode})")
+    command.add_argument("--model", default=None, metavar="NAME_OR_PATH",
+                         help="model to query with (default: the one the index was built with)")
+    command.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from search.answer import Answerer
+    from search.retrieval import Filters, open_searcher
+
+    settings = Settings()
+    searcher = open_searcher(args.index, settings, model=args.model)
+    if args.command == "eval":
+        return _evaluate(searcher, Answerer(searcher, settings.answer), args)
+    if args.command == "calibrate":
+        return _calibrate(Answerer(searcher, settings.answer), args)
+    filters = Filters(frozenset(args.doc), tuple(args.section))
+    run_one: Callable[[str], dict[str, Any]]
+    if args.command == "search":
+        def run_one(text: str) -> dict[str, Any]:
+            hits = searcher.search(text, args.k, mode=args.mode, filters=filters,
+                                   one_per_section=not args.all_sections)
+            return {"results": [h.as_dict() for h in hits]}
     else:
-        _print_hits(hits)
+        answerer = Answerer(searcher, settings.answer)
+
+        def run_one(text: str) -> dict[str, Any]:
+            return answerer.ask(text, mode=args.mode, filters=filters).as_dict()
+
+    if args.queries is not None:
+        return _batch(run_one, args.queries, args.command)
+    record = run_one(args.query)
+    if args.json:
+        key = "query" if args.command == "search" else "question"
+        print(json.dumps({key: args.query, **record}, ensure_ascii=False))
+    elif args.command == "search":
+        _print_hits(record["results"])
+    else:
+        _print_answer(record)
     return 0
 
 
-def _search_batch(searcher: Any, queries: Path, k: int) -> int:
+def _batch(run_one: Callable[[str], dict[str, Any]], queries: Path, command: str) -> int:
     """One output line per input line; a bad line gets an error record, not a crash."""
     status = 0
     for number, qid, text in _read_queries(queries):
         record: dict[str, Any] = {"qid": qid}
         try:
-            record["results"] = [h.as_dict() for h in searcher.search(text, k)]
+            record.update(run_one(text))
         except QueryError as error:
-            record.update(results=[], error=f"line {number}: {error}")
+            empty: dict[str, Any] = {"results": []} if command == "search" else {
+                "answered": False, "answer": "", "passages": []}
+            record.update(empty, error=f"line {number}: {error}")
             status = 2
         print(json.dumps(record, ensure_ascii=False), flush=True)
     return status
+
+
+def _print_hits(results: Sequence[dict[str, Any]]) -> None:
+    if not results:
+        print("No passages found.")
+    for r in results:
+        page = f", page {r['page']}" if r["page"] else ""
+        print(f"{r['rank']}. [{r['score']:.3f}] {r['section']}  ({r['source']}{page}, "
+              f"chars {r['start']}-{r['end']})")
+        print(f"   {r['text'][:300]}{'…' if len(r['text']) > 300 else ''}\n")
+
+
+def _print_answer(record: dict[str, Any]) -> None:
+    safety = record["safety"]
+    if safety["crisis"]:
+        print(f"!! CRISIS LANGUAGE ({', '.join(safety['categories'])}): {safety['guidance']}\n")
+    label = " (approved answer)" if record["approved"] else ""
+    print(f"{record['answer']}{label}\n")
+    for c in record["citations"]:
+        page = f", page {c['page']}" if c["page"] else ""
+        print(f"[{c['n']}] {c['section']} ({c['source']}{page}, chars {c['start']}-{c['end']})")
+    if not record["answered"]:
+        print("Nearest passages (they do not answer the question):")
+        _print_hits(record["passages"])
+    print(f"\nconfidence {record['confidence']:.3f}")
+
+
+def _evaluate(searcher: Any, answerer: Any, args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from search.evaluation import evaluate, load_questions
+
+    questions = load_questions(args.questions, args.split)
+    if not questions:
+        raise QueryError(f"no questions in {args.questions}"
+                         + (f" with split {args.split!r}" if args.split else ""))
+    modes = ("dense", "lexical", "hybrid") if args.mode == "all" else (
+        args.mode or searcher.settings.mode,)
+    reports = [evaluate(searcher, questions, mode, None if args.no_answers else answerer)
+               for mode in modes]
+    if args.json:
+        print(json.dumps({"questions": str(args.questions), "split": args.split,
+                          "modes": [asdict(r) for r in reports]}, indent=2))
+        return 0
+    print(f"{args.questions} ({args.split or 'all splits'}): {reports[0].questions} "
+          "answerable questions with an expected document")
+    print(f"{'':<24}" + "".join(f"{r.mode:>18}" for r in reports))
+    for label, cell in _EVAL_ROWS:
+        print(f"{label:<24}" + "".join(f"{cell(r):>18}" for r in reports))
+    return 0
+
+
+def _hits(values: dict[int, float]) -> str:
+    return "/".join(f"{values[k]:.2f}" for k in (1, 3, 10))
+
+
+def _percent(value: float | None, count: int | None = None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1%}" + (f" of {count}" if count else "")
+
+
+def _latency(values: dict[str, float]) -> str:
+    return f"{values['p50']}/{values['p95']}" if values else "-"
+
+
+_EVAL_ROWS: list[tuple[str, Callable[[Any], str]]] = [
+    ("doc hit@1/3/10", lambda r: _hits(r.doc_hits)),
+    ("doc MRR@10", lambda r: f"{r.doc_mrr:.3f}"),
+    ("section hit@1/3/10", lambda r: _hits(r.section_hits)),
+    ("section MRR@10", lambda r: f"{r.section_mrr:.3f}"),
+    ("facts in answer", lambda r: _percent(r.facts, r.facts_questions)),
+    ("answered (answerable)", lambda r: _percent(r.answered_when_answerable)),
+    ("refusal precision", lambda r: _percent(r.refusal_precision)),
+    ("refusal recall", lambda r: _percent(r.refusal_recall)),
+    ("search p50/p95 ms", lambda r: _latency(r.search_ms)),
+    ("ask p50/p95 ms", lambda r: _latency(r.ask_ms)),
+]
+
+
+def _calibrate(answerer: Any, args: argparse.Namespace) -> int:
+    from search.evaluation import calibrate, load_questions
+
+    result = calibrate(answerer, load_questions(args.questions, args.split))
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"Refusal threshold on {args.questions} ({args.split}): {result['threshold']} "
+          f"(balanced accuracy {result['balanced_accuracy']:.3f}: answers "
+          f"{result['answered_when_answerable']:.1%} of {result['answerable']} answerable, "
+          f"refuses {result['refused_when_unanswerable']:.1%} of {result['unanswerable']} "
+          "unanswerable)")
+    print("Set AnswerSettings.min_confidence in search/config.py to adopt it.")
+    return 0
 
 
 def _read_queries(path: Path) -> Iterator[tuple[int, Any, str]]:
@@ -151,17 +299,6 @@ def _read_queries(path: Path) -> Iterator[tuple[int, Any, str]]:
             yield number, item.get("qid", number), str(item["text"])
         except (ValueError, KeyError, AttributeError):
             yield number, number, ""
-
-
-def _print_hits(hits: Sequence[Any]) -> None:
-    if not hits:
-        print("No passages found.")
-    for hit in hits:
-        c = hit.chunk
-        page = f", page {c.page}" if c.page else ""
-        print(f"{hit.rank}. [{hit.score:.3f}] {c.breadcrumb}  ({c.source}{page}, "
-              f"chars {c.start}-{c.end})")
-        print(f"   {c.text[:300]}{'…' if len(c.text) > 300 else ''}\n")
 
 
 def _fail(error: SearchError, as_json: bool) -> int:

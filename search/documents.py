@@ -76,6 +76,17 @@ class Chunk:
         return embedding_text(self.section, self.text)
 
 
+@dataclass(frozen=True)
+class SentenceSpan:
+    """A sentence that can be quoted in an answer: ``document.text[start:end]``."""
+
+    doc_id: str
+    section: tuple[str, ...]
+    start: int
+    end: int
+    content_hash: str
+
+
 def embedding_text(section: tuple[str, ...], text: str) -> str:
     return f"{BREADCRUMB_SEPARATOR.join(section)}\n{text}"
 

@@ -11,6 +11,8 @@ Layout (plain files, no pickle)::
         chunks.jsonl           one chunk per line, in vector order, with provenance
         documents.jsonl        one loaded document per line: text, sections, pages
         lexical/               BM25 arrays and vocabulary (bm25s), over the same chunks
+        sentences.jsonl        quotable sentences: [doc_id, start, end, content hash]
+        sentences.npy          their normalised vectors (answers score sentences with them)
 
 A generation is written under a ``.tmp-`` name, fsynced, renamed, and only then does
 CURRENT point at it, so a crash at any moment leaves the served generation whole.
@@ -25,6 +27,7 @@ import os
 import shutil
 import time
 import uuid
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -32,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from search import lexical
-from search.documents import Chunk, Document, Section
+from search.documents import Chunk, Document, Section, SentenceSpan
 from search.errors import (
     IndexCorruptError,
     IndexLockedError,
@@ -80,6 +83,25 @@ class Manifest:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class SentenceStore:
+    """Quotable sentences and their vectors, found by document and character range."""
+
+    def __init__(self, spans: list[SentenceSpan], vectors: np.ndarray) -> None:
+        self.spans = spans
+        self.vectors = vectors
+        self._by_doc: dict[str, list[int]] = {}
+        for position, span in enumerate(spans):
+            self._by_doc.setdefault(span.doc_id, []).append(position)
+
+    def within(self, doc_id: str, start: int, end: int) -> list[int]:
+        """Positions of the sentences lying inside ``[start, end)`` of one document."""
+        return [i for i in self._by_doc.get(doc_id, ())
+                if start <= self.spans[i].start and self.spans[i].end <= end]
+
+    def of_document(self, doc_id: str) -> list[int]:
+        return list(self._by_doc.get(doc_id, ()))
+
+
 @dataclass(frozen=True)
 class IndexSnapshot:
     """One opened generation: everything a search needs, read once."""
@@ -90,6 +112,7 @@ class IndexSnapshot:
     chunks: list[Chunk]
     vectors: faiss.Index
     lexical: lexical.LexicalIndex
+    sentences: SentenceStore
 
     def chunk_vectors(self) -> np.ndarray:
         """All vectors in chunk order (for reuse by the next ingest)."""
@@ -145,6 +168,7 @@ def open_index(index_dir: Path | str) -> IndexSnapshot:
             stored = _stored_document_from_json(json.loads(line))
             documents[stored.document.doc_id] = stored
         lexical_index = lexical.LexicalIndex(folder / lexical.FOLDER, len(chunks))
+        sentences = _read_sentences(folder, documents)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
         raise IndexCorruptError(
             f"The index in '{index_dir}' is damaged ({type(error).__name__}: {error}). "
@@ -156,7 +180,8 @@ def open_index(index_dir: Path | str) -> IndexSnapshot:
             f"{vectors.d} for {len(chunks)} chunks (manifest: dimension {manifest.dimension}). "
             f"Rebuild it: python ingest.py SOURCES --index {index_dir}"
         )
-    return IndexSnapshot(index_dir, manifest, documents, chunks, vectors, lexical_index)
+    return IndexSnapshot(index_dir, manifest, documents, chunks, vectors, lexical_index,
+                         sentences)
 
 
 def check_model(manifest: Manifest, index_dir: Path, model: str, dimension: int | None) -> None:
@@ -173,14 +198,19 @@ def check_model(manifest: Manifest, index_dir: Path, model: str, dimension: int 
 
 def publish(
     index_dir: Path, manifest: Manifest, documents: list[StoredDocument], chunks: list[Chunk],
-    vectors: np.ndarray,
+    vectors: np.ndarray, sentences: list[SentenceSpan] | None = None,
+    sentence_vectors: np.ndarray | None = None,
 ) -> str:
     """Write a complete new generation beside the served one and switch CURRENT to it."""
     import faiss
     import numpy as np
 
-    if len(vectors) != len(chunks):
-        raise ValueError(f"{len(vectors)} vectors for {len(chunks)} chunks")
+    sentences = sentences or []
+    if sentence_vectors is None:
+        sentence_vectors = np.zeros((0, manifest.dimension), dtype=np.float32)
+    if len(vectors) != len(chunks) or len(sentence_vectors) != len(sentences):
+        raise ValueError(f"{len(vectors)} vectors for {len(chunks)} chunks, "
+                         f"{len(sentence_vectors)} for {len(sentences)} sentences")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     name = f"{GENERATION_PREFIX}{stamp}-{uuid.uuid4().hex[:8]}"
     temporary = index_dir / f"{TEMP_PREFIX}{name}"
@@ -193,6 +223,10 @@ def publish(
     _write_lines(temporary / "chunks.jsonl", (_chunk_to_json(c) for c in chunks))
     _write_lines(temporary / "documents.jsonl", (_stored_document_to_json(d) for d in documents))
     lexical.build(temporary / lexical.FOLDER, [c.embedding_text for c in chunks])
+    _write_lines(temporary / "sentences.jsonl",
+                 ({"s": [x.doc_id, x.start, x.end, x.content_hash]} for x in sentences))
+    np.save(temporary / "sentences.npy", np.asarray(sentence_vectors, dtype=np.float32),
+            allow_pickle=False)
     final = Manifest(**{**asdict(manifest), "generation": name,
                         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                         "chunk_count": len(chunks)})
@@ -273,6 +307,23 @@ def _stored_document_from_json(record: dict[str, Any]) -> StoredDocument:
     document = Document(**{**raw, "sections": sections,
                            "page_starts": tuple(raw["page_starts"])})
     return StoredDocument(document, record["path"], record["root"], record["ingested_at"])
+
+
+def _read_sentences(folder: Path, documents: dict[str, StoredDocument]) -> SentenceStore:
+    import numpy as np
+
+    spans: list[SentenceSpan] = []
+    sections = {doc_id: stored.document.sections for doc_id, stored in documents.items()}
+    starts = {doc_id: [s.start for s in found] for doc_id, found in sections.items()}
+    for line in _lines(folder / "sentences.jsonl"):
+        doc_id, start, end, digest = json.loads(line)["s"]
+        # The sentence belongs to the last section starting at or before it.
+        owner = sections[doc_id][max(0, bisect_right(starts[doc_id], start) - 1)]
+        spans.append(SentenceSpan(doc_id, owner.breadcrumb, start, end, digest))
+    vectors = np.load(folder / "sentences.npy", allow_pickle=False)
+    if len(vectors) != len(spans):
+        raise ValueError(f"{len(vectors)} sentence vectors for {len(spans)} sentences")
+    return SentenceStore(spans, vectors)
 
 
 def _lines(path: Path) -> Iterator[str]:

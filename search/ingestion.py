@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from search import index as store
-from search.chunking import TokenCounter, chunk_document
+from search.chunking import TokenCounter, chunk_document, quotable_sentences
 from search.config import Settings
-from search.documents import Chunk, file_fingerprint
+from search.documents import Chunk, SentenceSpan, embedding_text, file_fingerprint
 from search.embedding import Embedder, load_embedder, load_token_counter, resolve_model
 from search.errors import IndexError_, LoadError
 from search.failpoints import pause_point
@@ -51,6 +51,8 @@ class IngestReport:
     failed: list[Failure] = field(default_factory=list)
     chunks: int = 0
     chunks_embedded: int = 0
+    #: Quotable sentences embedded this run (answers score sentences with them).
+    sentences_embedded: int = 0
     published: bool = False
     generation: str = ""
     #: Why nothing could be published, when ``published`` is False and it should have been.
@@ -142,14 +144,15 @@ def build_index(
         if not plan.changed():
             report.chunks = len(plan.chunks)
             return report
-        vectors = plan.embed(embedder)
+        vectors, sentence_vectors = plan.embed(embedder)
         dimension = int(vectors.shape[1])
         manifest = store.Manifest(
             model=plan.model, dimension=dimension, chunking=asdict(settings.chunking),
             documents={d.document.doc_id: d.document.fingerprint for d in plan.stored},
             chunk_count=len(plan.chunks), max_seq_tokens=plan.max_seq_tokens,
         )
-        report.generation = store.publish(index_dir, manifest, plan.stored, plan.chunks, vectors)
+        report.generation = store.publish(index_dir, manifest, plan.stored, plan.chunks, vectors,
+                                          plan.sentences, sentence_vectors)
         report.published = True
         report.chunks = len(plan.chunks)
     return report
@@ -182,6 +185,7 @@ class _Plan:
         self.max_seq_tokens = previous.manifest.max_seq_tokens if previous else 0
         self.stored: list[store.StoredDocument] = []
         self.chunks: list[Chunk] = []
+        self.sentences: list[SentenceSpan] = []
         self._counter: TokenCounter | None = None
 
     def changed(self) -> bool:
@@ -193,13 +197,21 @@ class _Plan:
         old_chunks: dict[str, list[Chunk]] = {}
         for chunk in self.previous.chunks if self.previous else []:
             old_chunks.setdefault(chunk.doc_id, []).append(chunk)
+        old_sentences: dict[str, list[SentenceSpan]] = {}
+        for sentence in self.previous.sentences.spans if self.previous else []:
+            old_sentences.setdefault(sentence.doc_id, []).append(sentence)
+
+        def keep_old(doc_id: str) -> None:
+            assert old is not None
+            self._keep(old, old_chunks.get(doc_id, []), old_sentences.get(doc_id, []))
+
         now = datetime.now(UTC).isoformat(timespec="seconds")
         for done, file in enumerate(files, start=1):
             old = old_docs.get(file.source)
             try:
                 fingerprint = _fingerprint(file.path)
                 if old is not None and old.document.fingerprint == fingerprint:
-                    self._keep(old, old_chunks.get(file.source, []))
+                    keep_old(file.source)
                     self.report.unchanged.append(file.source)
                     continue
                 document = load_document(file.path, file.source, self.settings)
@@ -207,7 +219,7 @@ class _Plan:
             except LoadError as error:
                 kept = old is not None
                 if old is not None:  # serve the last good version rather than lose it
-                    self._keep(old, old_chunks.get(file.source, []))
+                    keep_old(file.source)
                 self.report.failed.append(Failure(file.source, error.reason, str(error), kept))
                 continue
             finally:
@@ -215,52 +227,70 @@ class _Plan:
                     self.progress("load", done, len(files))
                 pause_point("load")
             stored = store.StoredDocument(document, str(file.path), str(file.root), now)
-            self._keep(stored, chunks)
+            self._keep(stored, chunks, quotable_sentences(document))
             (self.report.updated if old is not None else self.report.added).append(file.source)
         seen = {f.source for f in files}
         self.report.removed = sorted(doc_id for doc_id in old_docs if doc_id not in seen)
 
-    def _keep(self, stored: store.StoredDocument, chunks: list[Chunk]) -> None:
+    def _keep(self, stored: store.StoredDocument, chunks: list[Chunk],
+              sentences: list[SentenceSpan]) -> None:
         self.stored.append(stored)
         self.chunks.extend(chunks)
+        self.sentences.extend(sentences)
 
     def _token_counter(self) -> TokenCounter:
         if self._counter is None:
             self._counter = load_token_counter(self.settings.model)
         return self._counter
 
-    def embed(self, embedder: Embedder | None) -> np.ndarray:
-        """Vectors for every chunk: reused by content hash where the text is unchanged."""
+    def embed(self, embedder: Embedder | None) -> tuple[np.ndarray, np.ndarray]:
+        """Vectors for every chunk and sentence, reused by content hash where unchanged."""
         import numpy as np
 
         reusable: dict[str, np.ndarray] = {}
-        if self.previous is not None and self.previous.chunks:
-            old_vectors = self.previous.chunk_vectors()
-            for chunk, vector in zip(self.previous.chunks, old_vectors, strict=True):
-                reusable[chunk.content_hash] = vector
-        missing = [c for c in self.chunks if c.content_hash not in reusable]
-        unique = list({c.content_hash: c for c in missing}.values())
-        if unique or not reusable:
+        if self.previous is not None:
+            old = self.previous
+            if old.chunks:
+                reusable.update(zip((c.content_hash for c in old.chunks), old.chunk_vectors(),
+                                    strict=True))
+            reusable.update(zip((s.content_hash for s in old.sentences.spans),
+                                old.sentences.vectors, strict=True))
+        texts: dict[str, str] = {}
+        for chunk in self.chunks:
+            if chunk.content_hash not in reusable:
+                texts[chunk.content_hash] = chunk.embedding_text
+        new_chunks = len(texts)
+        document_texts = {d.document.doc_id: d.document.text for d in self.stored}
+        for sentence in self.sentences:
+            if sentence.content_hash not in reusable and sentence.content_hash not in texts:
+                quote = document_texts[sentence.doc_id][sentence.start:sentence.end]
+                texts[sentence.content_hash] = embedding_text(sentence.section, quote)
+        dimension = self.previous.manifest.dimension if self.previous else 0
+        if texts or not reusable:
             embedder = embedder or self._load_embedder()
             self.max_seq_tokens = embedder.max_seq_tokens
+            dimension = embedder.dimension
             done = 0
 
             def advance(count: int) -> None:
                 nonlocal done
                 done += count
                 if self.progress:
-                    self.progress("embed", done, len(unique))
+                    self.progress("embed", done, len(texts))
                 pause_point("embed")
 
-            fresh = embedder.embed_documents([c.embedding_text for c in unique], advance)
-            reusable.update(zip((c.content_hash for c in unique), fresh, strict=True))
-            self.report.chunks_embedded = len(unique)
-            dimension = embedder.dimension
-        else:
-            dimension = self.previous.manifest.dimension if self.previous else 0
-        if not self.chunks:
-            return np.zeros((0, dimension), dtype=np.float32)
-        return np.vstack([reusable[c.content_hash] for c in self.chunks]).astype(np.float32)
+            fresh = embedder.embed_documents(list(texts.values()), advance)
+            reusable.update(zip(texts, fresh, strict=True))
+            self.report.chunks_embedded = new_chunks
+            self.report.sentences_embedded = len(texts) - new_chunks
+
+        def stack(hashes: list[str]) -> np.ndarray:
+            if not hashes:
+                return np.zeros((0, dimension), dtype=np.float32)
+            return np.vstack([reusable[h] for h in hashes]).astype(np.float32)
+
+        return (stack([c.content_hash for c in self.chunks]),
+                stack([s.content_hash for s in self.sentences]))
 
     def _load_embedder(self) -> Embedder:
         from search.embedding import set_threads

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +41,7 @@ class Vocabulary:
     def expand(self, query: str) -> Expansion:
         text = query
         for pattern, replacement in self.spellings:
-            text = pattern.sub(lambda m, r=replacement: _match_case(m.group(), r), text)
+            text = pattern.sub(_replacer(replacement), text)
         added: list[str] = []
         lowered = text.lower()
         for rule in self.rules:
@@ -49,8 +50,13 @@ class Vocabulary:
         return Expansion(text, tuple(added))
 
 
-def _match_case(original: str, replacement: str) -> str:
-    return replacement.capitalize() if original[:1].isupper() else replacement
+def _replacer(replacement: str) -> Callable[[re.Match[str]], str]:
+    """Keep a capital first letter: "Behavior" → "Behaviour"."""
+
+    def replace(match: re.Match[str]) -> str:
+        return replacement.capitalize() if match.group()[:1].isupper() else replacement
+
+    return replace
 
 
 def _word(phrase: str, case_sensitive: bool = False) -> re.Pattern[str]:

@@ -65,7 +65,7 @@ def test_no_pickle_only_plain_files(tmp_path: Path) -> None:
     name = publish(tmp_path)
     files = sorted(p.name for p in (tmp_path / name).iterdir())
     assert files == ["chunks.jsonl", "documents.jsonl", "lexical", "manifest.json",
-                     "vectors.faiss"]
+                     "sentences.jsonl", "sentences.npy", "vectors.faiss"]
     lexical_files = {p.suffix for p in (tmp_path / name / "lexical").iterdir()}
     assert lexical_files == {".json", ".npy"}
     assert json.loads((tmp_path / name / "manifest.json").read_text())["schema_version"] == 2

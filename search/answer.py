@@ -1,0 +1,202 @@
+"""Hits → an Answer: verbatim sentences from the best passages, each cited, or a refusal.
+
+The crisis check runs first, on the question alone. An approved answer that matches the
+question closely is returned word for word. Otherwise sentences of the top passages are
+scored against the question with the same model (sentence and passage similarity, half
+each); the best one and any within ``sentence_margin`` of it, from the same document, are
+quoted in document order. When even the best falls below ``min_confidence`` the answer is
+"not covered", with the nearest passages still listed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from search.approved import ApprovedAnswer, load_approved_answers
+from search.config import AnswerSettings
+from search.documents import Document
+from search.retrieval import Filters, Hit, Searcher, clean_query
+from search.safety import Safety, load_crisis_check
+
+if TYPE_CHECKING:
+    import numpy as np
+
+NOT_COVERED = "Not covered by our content."
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    chunk_id: str
+    doc_id: str
+    source: str
+    title: str
+    section: str
+    page: int | None
+    #: The quote's span in the document's loaded text: ``text[start:end] == quote``.
+    start: int
+    end: int
+    quote: str
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    text: str
+    citations: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answered: bool
+    answer: str
+    sentences: tuple[AnswerSentence, ...]
+    citations: tuple[Citation, ...]
+    passages: tuple[Hit, ...]
+    confidence: float
+    approved: bool
+    safety: Safety
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question, "answered": self.answered, "answer": self.answer,
+            "sentences": [{"text": s.text, "citations": list(s.citations)}
+                          for s in self.sentences],
+            "citations": [vars(c).copy() for c in self.citations],
+            "passages": [h.as_dict() for h in self.passages],
+            "confidence": round(self.confidence, 4), "approved": self.approved,
+            "safety": self.safety.as_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    hit: Hit
+    start: int
+    end: int
+    score: float = 0.0
+
+
+class Answerer:
+    """Answers questions from one Searcher's index."""
+
+    def __init__(self, searcher: Searcher, settings: AnswerSettings | None = None) -> None:
+        self.searcher = searcher
+        self.settings = settings or AnswerSettings()
+        self.crisis = load_crisis_check(self.settings.crisis_guidance, self.settings.safety_file)
+        self.approved = load_approved_answers(self.settings.approved_answers)
+        self._approved_vectors: np.ndarray | None = None
+
+    def ask(self, question: str, *, mode: str | None = None,
+            filters: Filters | None = None) -> Answer:
+        safety = self.crisis.check(question)  # before anything else, on the caller's words
+        question = clean_query(question)
+        vector = self.searcher.query_vector(self.searcher.expand(question))
+        hits = tuple(self.searcher.search(question, self.settings.passages, mode=mode,
+                                          filters=filters, vector=vector))
+        approved = self._approved_match(vector)
+        if approved is not None:
+            return self._approved_answer(question, approved, hits, safety)
+        candidates = self._candidates(hits, vector)
+        chosen = self._choose(candidates)
+        confidence = chosen[0].score if chosen else 0.0
+        if not chosen or confidence < self.settings.min_confidence:
+            return Answer(question, False, NOT_COVERED, (), (), hits, confidence, False, safety)
+        citations = tuple(self._citation(n, c) for n, c in enumerate(chosen, start=1))
+        sentences = tuple(AnswerSentence(c.quote, (c.n,)) for c in citations)
+        text = " ".join(f"{s.text} [{s.citations[0]}]" for s in sentences)
+        return Answer(question, True, text, sentences, citations, hits, confidence, False, safety)
+
+    # --- sentences ----------------------------------------------------------------------
+
+    def _document(self, doc_id: str) -> Document:
+        return self.searcher.snapshot.documents[doc_id].document
+
+    def _candidates(self, hits: tuple[Hit, ...], vector: np.ndarray) -> list[_Candidate]:
+        """The quotable sentences of the top passages, once each (chunks overlap), scored
+        by their own similarity to the question and their passage's, half each."""
+        import numpy as np
+
+        store = self.searcher.snapshot.sentences
+        found: dict[int, _Candidate] = {}
+        for hit in hits[: self.settings.source_passages]:
+            positions = [p for p in store.within(hit.chunk.doc_id, hit.chunk.start,
+                                                   hit.chunk.end) if p not in found]
+            if not positions:
+                continue
+            passage = float(np.dot(self.searcher.snapshot.vectors.reconstruct(hit.row), vector))
+            scores = store.vectors[positions] @ vector
+            for position, score in zip(positions, scores, strict=True):
+                span = store.spans[position]
+                found[position] = _Candidate(hit, span.start, span.end,
+                                             0.5 * float(score) + 0.5 * passage)
+        return list(found.values())
+
+    def _choose(self, candidates: list[_Candidate]) -> list[_Candidate]:
+        """The best sentence and its close rivals from the same document, in page order."""
+        if not candidates:
+            return []
+        best = max(candidates, key=lambda c: c.score)
+        floor = best.score - self.settings.sentence_margin
+        rivals = sorted((c for c in candidates if c.hit.chunk.doc_id == best.hit.chunk.doc_id
+                         and c.score >= floor), key=lambda c: -c.score)
+        chosen = rivals[: self.settings.max_sentences]
+        text = self._document(best.hit.chunk.doc_id).text
+        # A lead-in such as "Call us free on:" is useless without the line that follows.
+        for candidate in list(chosen):
+            if text[candidate.start:candidate.end].rstrip().endswith(":"):
+                following = [c for c in candidates if c.hit.chunk.doc_id == best.hit.chunk.doc_id
+                             and c.start > candidate.end]
+                if following:
+                    nxt = min(following, key=lambda c: c.start)
+                    if nxt not in chosen and len(chosen) < self.settings.max_sentences:
+                        chosen.append(nxt)
+        ordered = sorted(chosen, key=lambda c: c.start)
+        best_first = [best, *(c for c in ordered if c is not best)]
+        return sorted(best_first, key=lambda c: c.start) if best_first else []
+
+    def _citation(self, n: int, candidate: _Candidate) -> Citation:
+        chunk = candidate.hit.chunk
+        document = self._document(chunk.doc_id)
+        return Citation(n, chunk.chunk_id, chunk.doc_id, chunk.source, chunk.title,
+                        chunk.breadcrumb, document.page_at(candidate.start), candidate.start,
+                        candidate.end, document.text[candidate.start:candidate.end])
+
+    # --- approved answers -----------------------------------------------------------------
+
+    def _approved_match(self, vector: np.ndarray) -> ApprovedAnswer | None:
+        if not self.approved:
+            return None
+        import numpy as np
+
+        if self._approved_vectors is None:
+            texts = [self.searcher.expand(q).joined() if self.searcher.settings.expand_dense
+                     else self.searcher.expand(q).text
+                     for item in self.approved for q in item.questions]
+            self._approved_vectors = self.searcher.embedder.embed_documents(texts)
+        owners = [item for item in self.approved for _ in item.questions]
+        scores = self._approved_vectors @ vector
+        best = int(np.argmax(scores))
+        return owners[best] if scores[best] >= self.settings.approved_threshold else None
+
+    def _approved_answer(self, question: str, approved: ApprovedAnswer, hits: tuple[Hit, ...],
+                         safety: Safety) -> Answer:
+        citations: tuple[Citation, ...] = ()
+        stored = self.searcher.snapshot.documents.get(approved.doc_id)
+        section = next((s for s in stored.document.sections if s.slug == approved.section_slug),
+                       None) if stored else None
+        if stored is not None and section is not None:
+            document = stored.document
+            chunk = next((c for c in self.searcher.snapshot.chunks
+                          if c.doc_id == document.doc_id and c.section == section.breadcrumb),
+                         None)
+            citations = (Citation(
+                1, chunk.chunk_id if chunk else approved.source, document.doc_id,
+                document.source, document.title, " › ".join(section.breadcrumb),
+                document.page_at(section.start), section.start, section.end,
+                document.text[section.start:section.end]),)
+        marker = " [1]" if citations else ""
+        sentence = AnswerSentence(approved.answer, (1,) if citations else ())
+        return Answer(question, True, approved.answer + marker, (sentence,), citations, hits,
+                      1.0, True, safety)

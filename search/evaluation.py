@@ -1,0 +1,175 @@
+"""Measure retrieval and answers on a question set: hit@k, MRR, facts, refusal, latency.
+
+Question lines (JSON): ``{"qid", "text", "doc", "section", "must_contain": [...],
+"answerable": true|false, "split": "dev"|"test"}``; ``doc`` is a document id (its source
+path), ``section`` the heading of the section that answers it. Only ``text`` is required.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+from search.answer import Answerer
+from search.errors import QueryError
+from search.retrieval import Hit, Searcher
+
+CUTOFFS = (1, 3, 10)
+
+
+@dataclass(frozen=True)
+class Question:
+    qid: str
+    text: str
+    doc: str | None = None
+    section: str | None = None
+    must_contain: tuple[str, ...] = ()
+    answerable: bool = True
+    split: str | None = None
+
+
+def load_questions(path: Path, split: str | None = None) -> list[Question]:
+    questions: list[Question] = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            question = Question(
+                qid=str(raw.get("qid", number)), text=str(raw["text"]), doc=raw.get("doc"),
+                section=raw.get("section"), must_contain=tuple(raw.get("must_contain", ())),
+                answerable=bool(raw.get("answerable", True)), split=raw.get("split"),
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise QueryError(f"{path}, line {number}: not a question record ({error})") from error
+        if split is None or question.split == split:
+            questions.append(question)
+    return questions
+
+
+def _rank(hits: Sequence[Hit], question: Question, by_section: bool) -> int | None:
+    for hit in hits:
+        if hit.chunk.doc_id != question.doc:
+            continue
+        if not by_section or hit.chunk.section[-1] == question.section:
+            return hit.rank
+    return None
+
+
+@dataclass
+class ModeReport:
+    mode: str
+    questions: int = 0
+    doc_hits: dict[int, float] = field(default_factory=dict)
+    section_hits: dict[int, float] = field(default_factory=dict)
+    doc_mrr: float = 0.0
+    section_mrr: float = 0.0
+    facts: float | None = None
+    facts_questions: int = 0
+    answered_when_answerable: float | None = None
+    refusal_precision: float | None = None
+    refusal_recall: float | None = None
+    search_ms: dict[str, float] = field(default_factory=dict)
+    ask_ms: dict[str, float] = field(default_factory=dict)
+
+
+def _summary(latencies: list[float]) -> dict[str, float]:
+    if not latencies:
+        return {}
+    ordered = sorted(latencies)
+
+    def pick(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
+
+    return {"p50": pick(0.5), "p95": pick(0.95), "mean": round(mean(ordered) * 1000, 1)}
+
+
+def evaluate(searcher: Searcher, questions: list[Question], mode: str,
+             answerer: Answerer | None = None) -> ModeReport:
+    report = ModeReport(mode)
+    ranked = [q for q in questions if q.answerable and q.doc]
+    report.questions = len(ranked)
+    doc_ranks, section_ranks, search_times = [], [], []
+    for question in ranked:
+        started = time.perf_counter()
+        hits = searcher.search(question.text, max(CUTOFFS), mode=mode)
+        search_times.append(time.perf_counter() - started)
+        doc_ranks.append(_rank(hits, question, by_section=False))
+        section_ranks.append(_rank(hits, question, by_section=True) if question.section else None)
+    for cutoff in CUTOFFS:
+        report.doc_hits[cutoff] = _share([r is not None and r <= cutoff for r in doc_ranks])
+        report.section_hits[cutoff] = _share([r is not None and r <= cutoff
+                                              for r in section_ranks])
+    report.doc_mrr = _share([1 / r if r else 0.0 for r in doc_ranks])
+    report.section_mrr = _share([1 / r if r else 0.0 for r in section_ranks])
+    report.search_ms = _summary(search_times)
+    if answerer is not None:
+        _evaluate_answers(answerer, questions, mode, report)
+    return report
+
+
+def _evaluate_answers(answerer: Answerer, questions: list[Question], mode: str,
+                      report: ModeReport) -> None:
+    facts, answered, refused_right, refused, unanswerable, times = [], [], 0, 0, 0, []
+    for question in questions:
+        started = time.perf_counter()
+        answer = answerer.ask(question.text, mode=mode)
+        times.append(time.perf_counter() - started)
+        if not answer.answered:
+            refused += 1
+            refused_right += not question.answerable
+        if not question.answerable:
+            unanswerable += 1
+            continue
+        answered.append(answer.answered)
+        if question.must_contain:
+            flat = " ".join(answer.answer.split())
+            facts.append(answer.answered and all(" ".join(f.split()) in flat
+                                                 for f in question.must_contain))
+    report.facts = _share(facts) if facts else None
+    report.facts_questions = len(facts)
+    report.answered_when_answerable = _share(answered) if answered else None
+    report.refusal_precision = refused_right / refused if refused else None
+    report.refusal_recall = refused_right / unanswerable if unanswerable else None
+    report.ask_ms = _summary(times)
+
+
+def _share(values: Sequence[float | bool]) -> float:
+    return round(sum(float(v) for v in values) / len(values), 4) if values else 0.0
+
+
+def calibrate(answerer: Answerer, questions: list[Question]) -> dict[str, Any]:
+    """The refusal threshold that best separates answerable from unanswerable questions.
+
+    Each question's confidence is measured once with refusal off; the threshold chosen
+    maximises balanced accuracy (answered-when-answerable and refused-when-not, averaged),
+    ties broken towards the lower threshold so that fewer real questions are turned away.
+    """
+    points = []
+    for question in questions:
+        answer = answerer.ask(question.text)
+        points.append((answer.confidence, question.answerable))
+    positives = sum(1 for _, a in points if a)
+    negatives = len(points) - positives
+    if not positives or not negatives:
+        raise QueryError("calibration needs both answerable and unanswerable questions")
+    best: tuple[float, float, float, float] = (-1.0, 0.0, 0.0, 0.0)
+    curve = []
+    for threshold in sorted({round(c, 3) for c, _ in points}):
+        kept = sum(1 for c, a in points if a and c >= threshold) / positives
+        refused = sum(1 for c, a in points if not a and c < threshold) / negatives
+        balanced = (kept + refused) / 2
+        curve.append({"threshold": threshold, "answered_when_answerable": round(kept, 4),
+                      "refused_when_unanswerable": round(refused, 4)})
+        if balanced > best[0]:
+            best = (balanced, threshold, kept, refused)
+    return {"threshold": best[1], "balanced_accuracy": round(best[0], 4),
+            "answered_when_answerable": round(best[2], 4),
+            "refused_when_unanswerable": round(best[3], 4),
+            "questions": len(points), "answerable": positives, "unanswerable": negatives,
+            "curve": curve}
