@@ -90,7 +90,8 @@ class Answerer:
 
     def ask(self, question: str, *, mode: str | None = None,
             filters: Filters | None = None) -> Answer:
-        safety = self.crisis.check(question)  # before anything else, on the caller's words
+        # Before anything else, on the caller's own words.
+        safety = self.crisis.check(question, self.searcher.embedder)
         question = clean_query(question)
         vector = self.searcher.query_vector(self.searcher.expand(question))
         hits = tuple(self.searcher.search(question, self.settings.passages, mode=mode,

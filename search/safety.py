@@ -1,18 +1,28 @@
-"""The crisis check: run on every question before retrieval, so a caller at risk is noticed
-first. Patterns come from a data file; the guidance text from the settings."""
+"""The crisis check: run on every question before retrieval, so that a caller at risk is
+noticed first. Patterns and example sentences come from a data file the clinical safety
+lead edits; the guidance text comes from the settings."""
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from search.errors import ConfigError
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from search.embedding import Embedder
+
 DEFAULT_SAFETY_FILE = Path(__file__).resolve().parent / "data" / "safety.toml"
+#: A logistic-regression probe over the model's sentence vectors, trained on labelled
+#: phrases by eval/train_crisis_probe.py; used only with the model it was trained for.
+PROBE_FILE = Path(__file__).resolve().parent / "data" / "crisis_probe.json"
 
 
 @dataclass(frozen=True)
@@ -27,31 +37,82 @@ class Safety:
                 "guidance": self.guidance}
 
 
-@dataclass(frozen=True)
+@dataclass
 class CrisisCheck:
     patterns: tuple[tuple[str, re.Pattern[str]], ...]
     not_crisis: tuple[re.Pattern[str], ...]
     guidance: str
+    #: Bare topic words, counted only in questions about a person (``person``).
+    topics: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    person: re.Pattern[str] | None = None
+    #: (kind, sentence) pairs compared by meaning; flagged at ``threshold`` or above.
+    examples: tuple[tuple[str, str], ...] = ()
+    threshold: float = 1.0
+    probe: dict[str, Any] | None = None
+    _vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
-    def check(self, question: str) -> Safety:
+    def check(self, question: str, embedder: Embedder | None = None) -> Safety:
+        """Patterns first (no model needed); then, given an embedder, the examples."""
         text = " ".join(question.replace("’", "'").replace("‘", "'").split())
         for pattern in self.not_crisis:
             text = pattern.sub(" ", text)
-        found = tuple(dict.fromkeys(kind for kind, p in self.patterns if p.search(text)))
+        patterns = list(self.patterns)
+        if self.person is None or self.person.search(text):
+            patterns.extend(self.topics)
+        found = tuple(dict.fromkeys(kind for kind, p in patterns if p.search(text)))
+        if not found and embedder is not None:
+            found = self._similar(question, embedder)
         return Safety(bool(found), found, self.guidance if found else "")
+
+    def _similar(self, question: str, embedder: Embedder) -> tuple[str, ...]:
+        """By meaning: the trained probe, then closeness to an example sentence."""
+        import numpy as np
+
+        query = embedder.embed_query(question)
+        probe = self.probe
+        if probe is not None and probe["model"] == embedder.name:
+            logit = float(np.dot(probe["weights"], query)) + probe["bias"]
+            if 1 / (1 + np.exp(-logit)) >= probe["threshold"]:
+                return ("indirect",)
+        if not self.examples:
+            return ()
+        vectors = self._vectors.get(embedder.name)
+        if vectors is None:
+            vectors = embedder.embed_documents([sentence for _, sentence in self.examples])
+            self._vectors[embedder.name] = vectors
+        scores = vectors @ query
+        best = int(np.argmax(scores))
+        return (self.examples[best][0],) if scores[best] >= self.threshold else ()
 
 
 @functools.cache
 def load_crisis_check(guidance: str, path: Path = DEFAULT_SAFETY_FILE) -> CrisisCheck:
+    import numpy as np
+
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        patterns = tuple(
-            (kind, re.compile(p, re.IGNORECASE))
-            for kind, items in raw["crisis"].items() for p in items
-        )
+        patterns = _compiled(raw["crisis"])
+        topics = _compiled(raw.get("topic", {}))
+        person_words = raw.get("person", {}).get("words")
+        person = re.compile(person_words, re.IGNORECASE) if person_words else None
         not_crisis = tuple(re.compile(p, re.IGNORECASE)
                            for p in raw.get("not_crisis", {}).get("phrases", []))
-    except (OSError, KeyError, tomllib.TOMLDecodeError, re.error) as error:
+        examples_table = dict(raw.get("examples", {}))
+        threshold = float(examples_table.pop("threshold", 1.0))
+        examples = tuple((kind, str(sentence)) for kind, sentences in examples_table.items()
+                         for sentence in sentences)
+    except (OSError, KeyError, TypeError, ValueError, tomllib.TOMLDecodeError,
+            re.error) as error:
         raise ConfigError(f"The safety file '{path}' cannot be used: {error}. Fix it before "
                           "serving questions: the crisis check depends on it") from error
-    return CrisisCheck(patterns, not_crisis, guidance)
+    probe = None
+    if path == DEFAULT_SAFETY_FILE and PROBE_FILE.exists():
+        raw_probe = json.loads(PROBE_FILE.read_text(encoding="utf-8"))
+        probe = {**raw_probe, "weights": np.asarray(raw_probe["weights"], dtype="float32")}
+    return CrisisCheck(patterns, not_crisis, guidance, topics=topics, person=person,
+                       examples=examples, threshold=threshold, probe=probe)
+
+
+def _compiled(table: dict[str, list[str]]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((kind, re.compile(p, re.IGNORECASE)) for kind, items in table.items()
+                 for p in items)

@@ -1,0 +1,151 @@
+"""Cited answers with the real model: verbatim quotes, exact spans, refusal, approved
+answers, filters and the crisis check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from search import Settings, build_index, open_index
+from search.answer import NOT_COVERED, Answerer
+from search.config import AnswerSettings, RetrievalSettings
+from search.retrieval import Filters, Searcher
+
+from .conftest import DATA
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def searcher(tmp_path_factory: pytest.TempPathFactory, embedder) -> Searcher:  # type: ignore[no-untyped-def]
+    folder = tmp_path_factory.mktemp("answers") / "index"
+    build_index([DATA / "good"], folder, embedder=embedder)
+    return Searcher(open_index(folder), embedder)
+
+
+@pytest.fixture(scope="module")
+def answerer(searcher: Searcher, tmp_path_factory: pytest.TempPathFactory) -> Answerer:
+    approved = tmp_path_factory.mktemp("approved") / "approved.toml"
+    approved.write_text(
+        '[[answer]]\nquestions = ["Can I bring my dog to a walking group?"]\n'
+        'answer = "Dogs on leads are welcome on every walk."\n'
+        'source = "walking-group.txt#what-to-do-next"\n'
+    )
+    return Answerer(searcher, AnswerSettings(approved_answers=approved))
+
+
+def assert_citations_quote_the_source(answer, searcher: Searcher) -> None:  # type: ignore[no-untyped-def]
+    assert answer.citations
+    for citation in answer.citations:
+        text = searcher.snapshot.documents[citation.doc_id].document.text
+        assert text[citation.start:citation.end] == citation.quote
+        chunk = next(c for c in searcher.snapshot.chunks if c.chunk_id == citation.chunk_id)
+        assert chunk.start <= citation.start and citation.end <= chunk.end
+        assert citation.section == chunk.breadcrumb and citation.title == chunk.title
+
+
+def test_an_answer_quotes_sentences_verbatim_each_cited(answerer: Answerer,
+                                                        searcher: Searcher) -> None:
+    answer = answerer.ask("how long does the walking group last and how often does it meet")
+    assert answer.answered and not answer.approved
+    assert 1 <= len(answer.sentences) <= 4
+    assert_citations_quote_the_source(answer, searcher)
+    for sentence in answer.sentences:
+        (n,) = sentence.citations
+        assert sentence.text == answer.citations[n - 1].quote
+        assert f"{sentence.text} [{n}]" in answer.answer
+    assert "eight weeks" in answer.answer
+
+
+def test_a_phone_number_comes_through_exactly_after_its_lead_in(answerer: Answerer,
+                                                               searcher: Searcher) -> None:
+    answer = answerer.ask("what number do I ring to join a walking group")
+    assert answer.answered
+    assert "0808 157 0998" in answer.answer
+    assert_citations_quote_the_source(answer, searcher)
+
+
+def test_pdf_citations_carry_the_page(answerer: Answerer) -> None:
+    answer = answerer.ask("how do I get referred to nature therapy, who do I call")
+    assert answer.answered and "0808 157 0997" in answer.answer
+    assert {c.page for c in answer.citations} == {2}
+
+
+def test_unanswerable_questions_are_refused_with_the_nearest_passages(
+    answerer: Answerer,
+) -> None:
+    answer = answerer.ask("where can I park my car at the hospital on a weekend")
+    assert not answer.answered
+    assert answer.answer == NOT_COVERED and answer.citations == () and answer.sentences == ()
+    assert answer.passages, "the nearest passages are still listed"
+    assert answer.confidence < answerer.settings.min_confidence
+    record = answer.as_dict()
+    assert record["answered"] is False and record["passages"]
+
+
+def test_an_approved_answer_is_returned_word_for_word(answerer: Answerer,
+                                                      searcher: Searcher) -> None:
+    answer = answerer.ask("can I bring my dog on the walking group?")
+    assert answer.approved and answer.answered
+    assert answer.sentences[0].text == "Dogs on leads are welcome on every walk."
+    assert answer.answer == "Dogs on leads are welcome on every walk. [1]"
+    assert_citations_quote_the_source(answer, searcher)
+    assert answer.citations[0].section.endswith("What to do next")
+    assert not answerer.ask("what are the side effects of light therapy").approved
+
+
+def test_crisis_language_is_flagged_before_the_answer(answerer: Answerer) -> None:
+    answer = answerer.ask("I don't want to be here any more, is there a walking group")
+    assert answer.safety.crisis and "suicide" in answer.safety.categories
+    assert "999" in answer.safety.guidance and "116 123" in answer.safety.guidance
+    assert answer.as_dict()["safety"]["crisis"] is True
+    calm = answerer.ask("how long does the walking group last")
+    assert not calm.safety.crisis and calm.safety.guidance == ""
+
+
+def test_filters_keep_answers_inside_one_document(answerer: Answerer) -> None:
+    answer = answerer.ask("what are the side effects", filters=Filters(
+        doc_ids=frozenset({"light-therapy.html"})))
+    assert {p.chunk.doc_id for p in answer.passages} == {"light-therapy.html"}
+
+
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+def test_every_mode_finds_the_section(searcher: Searcher, mode: str) -> None:
+    hits = searcher.search("light box headaches eye strain", 3, mode=mode)
+    assert hits[0].chunk.section[-1] == "Are there any side effects?"
+
+
+def test_one_hit_per_section_unless_asked(searcher: Searcher) -> None:
+    hits = searcher.search("sleep therapy", 10)
+    keys = [(h.chunk.doc_id, h.chunk.section) for h in hits]
+    assert len(keys) == len(set(keys))
+    every = searcher.search("sleep therapy", 30, one_per_section=False)
+    assert len(every) >= len(hits)
+
+
+def test_section_filter(searcher: Searcher) -> None:
+    hits = searcher.search("phone", 10, filters=Filters(sections=("referred", "next")))
+    assert hits and all(h.chunk.section[-1] in ("How do I get referred?", "What to do next")
+                        for h in hits)
+
+
+def test_the_vocabulary_reaches_the_content(searcher: Searcher, tmp_path: Path) -> None:
+    # "talk therapy" appears nowhere; the vocabulary adds "counselling", which does.
+    hits = searcher.search("any talk therapy for me", 1, mode="lexical")
+    assert hits[0].chunk.doc_id == "carers-latin1.txt"
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    plain = Searcher(searcher.snapshot, searcher.embedder,
+                     RetrievalSettings(vocabulary=empty))
+    assert plain.search("any talk therapy for me", 1, mode="lexical")[0].chunk.doc_id != \
+        "carers-latin1.txt"
+
+
+def test_settings_reject_nonsense() -> None:
+    from search.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="max_sentences"):
+        AnswerSettings(max_sentences=9)
+    with pytest.raises(ConfigError, match="mode"):
+        Settings().with_changes(retrieval=RetrievalSettings(mode="magic"))  # type: ignore[arg-type]

@@ -1,0 +1,86 @@
+"""The crisis check notices direct and indirect crisis language and lets look-alikes pass.
+
+The measured recall and false-alarm rates (held-out and cross-validated) are in the README;
+these tests pin the behaviour callers depend on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from search.config import AnswerSettings
+from search.errors import ConfigError
+from search.safety import load_crisis_check
+
+DIRECT = [
+    ("I want to kill myself", "suicide"),
+    ("i've been cutting again", "self_harm"),
+    ("I took all my tablets an hour ago", "overdose"),
+    ("I'm scared I'll hurt my baby", "harm_to_others"),
+    ("my partner hits me when he drinks", "abuse"),
+    ("I don't want to be here any more", "suicide"),
+    ("I feel suicidal tonight", "suicide"),
+]
+LOOKALIKES = [
+    "this waiting list is killing me",
+    "I'm dying to know if EMDR works",
+    "do you run drug abuse services",
+    "what is the NICE guidance on managing self-harm in A&E",
+    "how long does CBT take",
+    "killing time before my appointment, is there a cafe",
+    "my phone died while I was on hold",
+]
+
+
+@pytest.fixture(scope="module")
+def check():  # type: ignore[no-untyped-def]
+    settings = AnswerSettings()
+    return load_crisis_check(settings.crisis_guidance, settings.safety_file)
+
+
+@pytest.mark.parametrize(("text", "kind"), DIRECT)
+def test_direct_crisis_language_is_caught_without_the_model(check, text: str, kind: str) -> None:  # type: ignore[no-untyped-def]
+    safety = check.check(text)
+    assert safety.crisis and kind in safety.categories
+    assert "999" in safety.guidance and "NHS 111" in safety.guidance and "116 123" in safety.guidance
+
+
+@pytest.mark.parametrize("text", LOOKALIKES)
+def test_look_alikes_do_not_raise_the_banner(check, text: str) -> None:  # type: ignore[no-untyped-def]
+    safety = check.check(text)
+    assert not safety.crisis and safety.categories == () and safety.guidance == ""
+
+
+def test_topic_words_count_only_about_a_person(check) -> None:  # type: ignore[no-untyped-def]
+    assert not check.check("statistics on suicide rates in the UK").crisis
+    assert check.check("my brother talks about suicide a lot").crisis
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("text", [
+    "won't be a problem for anyone for much longer",
+    "gave my dog to my sister and wrote everyone a letter, it's all sorted now",
+    "what's the quickest way to get to the top floor of the multi storey",
+])
+def test_indirect_language_is_caught_by_meaning(check, embedder, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert check.check(text, embedder).crisis
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("text", ["how long does CBT take", "is art therapy free on the NHS",
+                                  "what happens in a first family therapy session"])
+def test_ordinary_questions_pass_the_meaning_check(check, embedder, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert not check.check(text, embedder).crisis
+
+
+def test_the_guidance_is_configurable_and_never_empty(tmp_path: Path) -> None:
+    custom = AnswerSettings(crisis_guidance="Call the duty team on 0808 157 0360.")
+    check = load_crisis_check(custom.crisis_guidance, custom.safety_file)
+    assert check.check("I want to end my life").guidance == "Call the duty team on 0808 157 0360."
+    with pytest.raises(ConfigError, match="crisis_guidance"):
+        AnswerSettings(crisis_guidance=" ")
+    broken = tmp_path / "safety.toml"
+    broken.write_text("[crisis]\nsuicide = ['(unclosed']\n")
+    with pytest.raises(ConfigError, match="safety file"):
+        load_crisis_check("guidance", broken)
