@@ -58,7 +58,8 @@ def _print_report(report: Any) -> None:
     for failure in report.failed:
         kept = " (the previous version is still served)" if failure.kept_previous else ""
         print(f"    {failure.source}: {failure.reason}: {failure.message}{kept}")
-    print(f"  chunks {report.chunks} ({report.chunks_embedded} embedded this run)")
+    print(f"  chunks {report.chunks} ({report.chunks_embedded} embedded this run), quotable "
+          f"sentences {report.sentences} ({report.sentences_embedded} embedded)")
 
 
 class _progress_bars:

@@ -50,6 +50,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
     chunks: int = 0
+    sentences: int = 0
     chunks_embedded: int = 0
     #: Quotable sentences embedded this run (answers score sentences with them).
     sentences_embedded: int = 0
@@ -141,8 +142,8 @@ def build_index(
             report.error = "no document could be loaded" if files or report.failed else \
                 "no supported files (.md, .txt, .html, .pdf) were found"
             return report
+        report.chunks, report.sentences = len(plan.chunks), len(plan.sentences)
         if not plan.changed():
-            report.chunks = len(plan.chunks)
             return report
         vectors, sentence_vectors = plan.embed(embedder)
         dimension = int(vectors.shape[1])
@@ -154,7 +155,6 @@ def build_index(
         report.generation = store.publish(index_dir, manifest, plan.stored, plan.chunks, vectors,
                                           plan.sentences, sentence_vectors)
         report.published = True
-        report.chunks = len(plan.chunks)
     return report
 
 

@@ -43,7 +43,7 @@ def check():  # type: ignore[no-untyped-def]
 def test_direct_crisis_language_is_caught_without_the_model(check, text: str, kind: str) -> None:  # type: ignore[no-untyped-def]
     safety = check.check(text)
     assert safety.crisis and kind in safety.categories
-    assert "999" in safety.guidance and "NHS 111" in safety.guidance and "116 123" in safety.guidance
+    assert all(number in safety.guidance for number in ("999", "NHS 111", "116 123"))
 
 
 @pytest.mark.parametrize("text", LOOKALIKES)
