@@ -115,13 +115,19 @@ class Answerer:
         return self.searcher.snapshot.documents[doc_id].document
 
     def _candidates(self, hits: tuple[Hit, ...], vector: np.ndarray) -> list[_Candidate]:
-        """The quotable sentences of the top passages, once each (chunks overlap), scored
-        by their own similarity to the question and their passage's, half each."""
+        """The quotable sentences of the top passages of the top document, once each
+        (chunks overlap), scored by their own similarity to the question and their
+        passage's, half each."""
         import numpy as np
 
         store = self.searcher.snapshot.sentences
         found: dict[int, _Candidate] = {}
+        # Quote only the document the ranker put first: mixing pages (CBT and CBT for
+        # psychosis, say) would give a caller one treatment's facts under another's name.
+        top_doc = hits[0].chunk.doc_id if hits else None
         for hit in hits[: self.settings.source_passages]:
+            if hit.chunk.doc_id != top_doc:
+                continue
             positions = [p for p in store.within(hit.chunk.doc_id, hit.chunk.start,
                                                    hit.chunk.end) if p not in found]
             if not positions:
