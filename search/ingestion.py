@@ -23,7 +23,7 @@ from search.documents import Chunk, SentenceSpan, embedding_text, file_fingerpri
 from search.embedding import Embedder, load_embedder, load_token_counter, resolve_model
 from search.errors import IndexError_, LoadError
 from search.failpoints import pause_point
-from search.loaders import SUFFIX_FORMATS, load_document
+from search.loaders import SUFFIX_FORMATS, load_document, read_file
 
 if TYPE_CHECKING:
     import numpy as np
@@ -206,15 +206,21 @@ class _Plan:
             self._keep(old, old_chunks.get(doc_id, []), old_sentences.get(doc_id, []))
 
         now = datetime.now(UTC).isoformat(timespec="seconds")
+        first_source: dict[str, str] = {}  # fingerprint → the file that brought it
         for done, file in enumerate(files, start=1):
             old = old_docs.get(file.source)
             try:
-                fingerprint = _fingerprint(file.path)
+                data = read_file(file.path, self.settings.max_file_bytes)
+                fingerprint = file_fingerprint(data)
+                twin = first_source.setdefault(fingerprint, file.source)
+                if twin != file.source:
+                    raise LoadError("duplicate", f"the same content as '{twin}', which is "
+                                    "already indexed; remove one of the copies")
                 if old is not None and old.document.fingerprint == fingerprint:
                     keep_old(file.source)
                     self.report.unchanged.append(file.source)
                     continue
-                document = load_document(file.path, file.source, self.settings)
+                document = load_document(file.path, file.source, self.settings, data)
                 chunks = chunk_document(document, self._token_counter(), self.settings.chunking)
             except LoadError as error:
                 kept = old is not None
@@ -298,10 +304,3 @@ class _Plan:
         embedder = load_embedder(self.settings.model, self.settings.batch_size)
         set_threads(self.settings.ingest_threads)
         return embedder
-
-
-def _fingerprint(path: Path) -> str:
-    try:
-        return file_fingerprint(path.read_bytes())
-    except OSError as error:
-        raise LoadError("unreadable", f"cannot read the file: {error.strerror or error}") from error

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import resource
+import stat
 import subprocess
 import sys
 from collections import Counter
@@ -29,13 +30,18 @@ SUFFIX_FORMATS = {
 }
 
 
-def load_document(path: Path, source: str, settings: Settings) -> Document:
-    """Read one file; ``source`` is its name relative to the folder it was found in."""
+def load_document(path: Path, source: str, settings: Settings,
+                  data: bytes | None = None) -> Document:
+    """Read one file; ``source`` is its name relative to the folder it was found in.
+
+    ``data`` is the file's content when the caller has read it already (``read_file``).
+    """
     format = SUFFIX_FORMATS.get(path.suffix.lower())
     if format is None:
         raise LoadError("unsupported-type", f"'{path.suffix}' files are not supported; "
                         f"use one of {', '.join(sorted(SUFFIX_FORMATS))}")
-    data = _read_bytes(path, settings.max_file_bytes)
+    if data is None:
+        data = read_file(path, settings.max_file_bytes)
     common: dict[str, Any] = {
         "doc_id": source, "source": source, "format": format,
         "fingerprint": file_fingerprint(data), "fallback_title": _title_from_name(path),
@@ -55,9 +61,17 @@ def load_document(path: Path, source: str, settings: Settings) -> Document:
     return document
 
 
-def _read_bytes(path: Path, max_bytes: int) -> bytes:
+def read_file(path: Path, max_bytes: int) -> bytes:
+    """A regular file's bytes, or a LoadError that says why not.
+
+    Anything but a regular file (a named pipe would block the ingest forever, a device
+    would never end) is refused before it is opened.
+    """
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise LoadError("not-a-file", "not a regular file (a pipe, device or socket)")
+        size = info.st_size
         if size > max_bytes:
             raise LoadError("too-large", f"the file is {size:,} bytes; the limit is "
                             f"{max_bytes:,} (max_file_bytes)")
@@ -169,11 +183,15 @@ def _html_to_markdown(html: str) -> tuple[str | None, str]:
     """Main content as Markdown: trafilatura drops navigation, footers, scripts, styles."""
     import trafilatura
 
-    markdown = trafilatura.extract(
-        html, output_format="markdown", include_links=False, include_images=False,
-        include_tables=True, include_comments=False, favor_recall=True,
-    )
-    metadata = trafilatura.extract_metadata(html)
+    try:
+        markdown = trafilatura.extract(
+            html, output_format="markdown", include_links=False, include_images=False,
+            include_tables=True, include_comments=False, favor_recall=True,
+        )
+        metadata = trafilatura.extract_metadata(html)
+    except (RecursionError, ValueError, TypeError, AttributeError) as error:
+        raise LoadError("html-broken", f"the HTML cannot be parsed ({type(error).__name__})"
+                        ) from error
     title = metadata.title if metadata is not None and metadata.title else None
     if not markdown:
         raise LoadError("no-text", "no readable main content was found in the HTML")

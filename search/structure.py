@@ -30,10 +30,10 @@ def build_document(
     fallback_title: str, title: str | None = None,
 ) -> Document:
     """Lay ``blocks`` out as text; the first top-level heading (or ``title``) titles it."""
-    blocks = [b for b in blocks if b.text.strip()]
+    blocks = [b for b in blocks if _without_controls(b.text).strip()]
     if blocks and blocks[0].kind == "heading" and blocks[0].level == 1:
         # The page's own top heading beats metadata titles like "X | Site name".
-        title = blocks[0].text.strip()
+        title = _without_controls(blocks[0].text).strip()
         blocks = blocks[1:]
     title = (title or "").strip() or fallback_title
     text, spans = _lay_out(blocks)
@@ -56,12 +56,21 @@ def _lay_out(blocks: list[Block]) -> tuple[str, list[tuple[int, int]]]:
             separator = "\n" if block.kind == previous.kind == "item" else "\n\n"
             parts.append(separator)
             length += len(separator)
-        rendered = f"- {block.text.strip()}" if block.kind == "item" else block.text.strip()
+        clean = _without_controls(block.text).strip()
+        rendered = f"- {clean}" if block.kind == "item" else clean
         parts.append(rendered)
         spans.append((length, length + len(rendered)))
         length += len(rendered)
         previous = block
     return "".join(parts), spans
+
+
+_CONTROLS = {code: None for code in range(32) if chr(code) not in "\n\t"} | {127: None}
+
+
+def _without_controls(text: str) -> str:
+    """Control characters (form feeds, backspaces, NULs from bad exports) carry no text."""
+    return text.translate(_CONTROLS)
 
 
 def _sections(
@@ -90,7 +99,7 @@ def _sections(
         close()
         while stack and stack[-1][0] >= block.level:
             stack.pop()
-        heading, level = block.text.strip(), block.level
+        heading, level = _without_controls(block.text).strip(), block.level
         stack.append((level, heading))
         heading_start, body_start, body_end = start, end, end
     close()

@@ -1,0 +1,51 @@
+"""Every hostile file is reported with its own reason and skipped; the good ones go in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from search import Settings, build_index, open_index
+from search.errors import LoadError
+from search.loaders import load_document, read_file
+
+from .hostile_gallery import EXPECTED, PDF_TIMEOUT_SECONDS, build_gallery, expected_reason
+
+SETTINGS = Settings(pdf_timeout_seconds=PDF_TIMEOUT_SECONDS)
+
+
+@pytest.fixture(scope="module")
+def gallery(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("hostile") / "gallery"
+    build_gallery(folder)
+    return folder
+
+
+@pytest.mark.parametrize("name", [n for n in EXPECTED if n != "copy-b.md"])
+def test_each_file_loads_or_fails_with_its_reason(gallery: Path, name: str) -> None:
+    path = gallery / name
+    expected = expected_reason(name)
+    try:
+        document = load_document(path, name, SETTINGS, read_file(path, SETTINGS.max_file_bytes))
+    except LoadError as error:
+        assert error.reason == expected, str(error)
+        return
+    assert expected is None, f"{name} went in; expected {expected}"
+    for leak in ("alert(", "<script", "onerror", "document.write"):
+        assert leak not in document.text
+
+
+@pytest.mark.model
+def test_ingesting_the_gallery_beside_good_pages(gallery: Path, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "walking.md").write_text("# Walking group\n\n## Who is it for?\n\nAdults with "
+                                     "low mood who like to be outdoors.\n")
+    report = build_index([gallery, good], tmp_path / "index", SETTINGS, embedder=embedder)
+    assert report.exit_code == 2 and report.published
+    reasons = {f.source: f.reason for f in report.failed}
+    assert reasons == {n: r for n in EXPECTED if (r := expected_reason(n)) is not None}
+    went_in = {n for n in EXPECTED if expected_reason(n) is None} | {"walking.md"}
+    assert set(report.added) == went_in
+    assert set(open_index(tmp_path / "index").documents) == went_in
