@@ -90,10 +90,15 @@ class Answerer:
 
     def ask(self, question: str, *, mode: str | None = None,
             filters: Filters | None = None) -> Answer:
-        # Before anything else, on the caller's own words.
-        safety = self.crisis.check(question, self.searcher.embedder)
+        asked = question
         question = clean_query(question)
-        vector = self.searcher.query_vector(self.searcher.expand(question))
+        expansion = self.searcher.expand(question)
+        vector = self.searcher.query_vector(expansion)
+        # Before retrieval, on the caller's own words; the query's vector is reused when
+        # it was made from exactly those words (whitespace aside).
+        own_words = expansion.text == question and not self.searcher.settings.expand_dense
+        safety = self.crisis.check(asked, self.searcher.embedder,
+                                   vector if own_words else None)
         hits = tuple(self.searcher.search(question, self.settings.passages, mode=mode,
                                           filters=filters, vector=vector))
         approved = self._approved_match(vector)

@@ -51,8 +51,12 @@ class CrisisCheck:
     probe: dict[str, Any] | None = None
     _vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
-    def check(self, question: str, embedder: Embedder | None = None) -> Safety:
-        """Patterns first (no model needed); then, given an embedder, the examples."""
+    def check(self, question: str, embedder: Embedder | None = None,
+              vector: np.ndarray | None = None) -> Safety:
+        """Patterns first (no model needed); then, given an embedder, by meaning.
+
+        ``vector`` is the question's embedding when the caller has it already.
+        """
         text = " ".join(question.replace("’", "'").replace("‘", "'").split())
         for pattern in self.not_crisis:
             text = pattern.sub(" ", text)
@@ -61,14 +65,15 @@ class CrisisCheck:
             patterns.extend(self.topics)
         found = tuple(dict.fromkeys(kind for kind, p in patterns if p.search(text)))
         if not found and embedder is not None:
-            found = self._similar(question, embedder)
+            found = self._similar(question, embedder, vector)
         return Safety(bool(found), found, self.guidance if found else "")
 
-    def _similar(self, question: str, embedder: Embedder) -> tuple[str, ...]:
+    def _similar(self, question: str, embedder: Embedder,
+                 vector: np.ndarray | None) -> tuple[str, ...]:
         """By meaning: the trained probe, then closeness to an example sentence."""
         import numpy as np
 
-        query = embedder.embed_query(question)
+        query = vector if vector is not None else embedder.embed_query(question)
         probe = self.probe
         if probe is not None and probe["model"] == embedder.name:
             logit = float(np.dot(probe["weights"], query)) + probe["bias"]
