@@ -28,15 +28,19 @@ def main() -> None:
     parser.add_argument("--weights", type=float, nargs="+", default=[0.25, 0.5, 0.75, 1.0],
                         help="lexical weights to try (dense weight is 1)")
     parser.add_argument("--rrf-k", type=int, nargs="+", default=[10, 60])
+    parser.add_argument("--title-weights", type=float, nargs="+", default=[0.0],
+                        help="votes for documents the question names")
     parser.add_argument("--expand", choices=["both", "yes", "no"], default="both",
                         help="add vocabulary terms to the embedded query too")
     args = parser.parse_args()
     grid = [("dense", RetrievalSettings(mode="dense")),
             ("lexical", RetrievalSettings(mode="lexical"))]
     expands = {"both": (True, False), "yes": (True,), "no": (False,)}[args.expand]
-    for weight, rrf_k, expand in itertools.product(args.weights, args.rrf_k, expands):
-        settings = RetrievalSettings(lexical_weight=weight, rrf_k=rrf_k, expand_dense=expand)
-        grid.append((f"hybrid w={weight} k={rrf_k} expand={expand}", settings))
+    for weight, rrf_k, expand, title in itertools.product(args.weights, args.rrf_k, expands,
+                                                          args.title_weights):
+        settings = RetrievalSettings(lexical_weight=weight, rrf_k=rrf_k, expand_dense=expand,
+                                     title_weight=title)
+        grid.append((f"hybrid w={weight} k={rrf_k} t={title} e={expand:d}", settings))
     grid.append(("dense expand=False", RetrievalSettings(mode="dense", expand_dense=False)))
     sets = []
     for questions_path, index in args.set:

@@ -92,16 +92,16 @@ class Answerer:
             filters: Filters | None = None) -> Answer:
         asked = question
         question = clean_query(question)
-        expansion = self.searcher.expand(question)
+        expansion = self.searcher.expand(self._in_context(question, filters))
         vector = self.searcher.query_vector(expansion)
         # Before retrieval, on the caller's own words; the query's vector is reused when
         # it was made from exactly those words (whitespace aside).
         own_words = expansion.text == question and not self.searcher.settings.expand_dense
         safety = self.crisis.check(asked, self.searcher.embedder,
                                    vector if own_words else None)
-        hits = tuple(self.searcher.search(question, self.settings.passages, mode=mode,
+        hits = tuple(self.searcher.search(expansion.text, self.settings.passages, mode=mode,
                                           filters=filters, vector=vector))
-        approved = self._approved_match(vector)
+        approved = self._approved_match(vector, filters)
         if approved is not None:
             return self._approved_answer(question, approved, hits, safety)
         candidates = self._candidates(hits, vector)
@@ -177,7 +177,19 @@ class Answerer:
 
     # --- approved answers -----------------------------------------------------------------
 
-    def _approved_match(self, vector: np.ndarray) -> ApprovedAnswer | None:
+    def _in_context(self, question: str, filters: Filters | None) -> str:
+        """With one treatment chosen, "who is it for?" means "who is CBT for?": the
+        treatment's title is added when the question does not name it already."""
+        if filters is None or len(filters.doc_ids) != 1:
+            return question
+        (doc_id,) = filters.doc_ids
+        stored = self.searcher.snapshot.documents.get(doc_id)
+        if stored is None or doc_id in self.searcher.named_documents(question):
+            return question
+        return f"{question} ({stored.document.title})"
+
+    def _approved_match(self, vector: np.ndarray,
+                        filters: Filters | None) -> ApprovedAnswer | None:
         if not self.approved:
             return None
         import numpy as np
@@ -190,7 +202,12 @@ class Answerer:
         owners = [item for item in self.approved for _ in item.questions]
         scores = self._approved_vectors @ vector
         best = int(np.argmax(scores))
-        return owners[best] if scores[best] >= self.settings.approved_threshold else None
+        if scores[best] < self.settings.approved_threshold:
+            return None
+        approved = owners[best]
+        if filters and filters.doc_ids and approved.doc_id not in filters.doc_ids:
+            return None  # outside what the user chose to look at
+        return approved
 
     def _approved_answer(self, question: str, approved: ApprovedAnswer, hits: tuple[Hit, ...],
                          safety: Safety) -> Answer:

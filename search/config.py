@@ -56,6 +56,9 @@ class RetrievalSettings:
     dense_weight: float = 1.0
     lexical_weight: float = 0.15
     rrf_k: int = 20
+    #: A document whose title or acronym the question names gets this vote in hybrid
+    #: mode, as if a ranker had put it first ("how long does CBT take" → the CBT page).
+    title_weight: float = 0.25
     #: Candidates each ranker contributes before fusion, filtering and de-duplication.
     candidates: int = 100
     #: At most one passage per document section in the results, unless switched off.
@@ -70,7 +73,7 @@ class RetrievalSettings:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
-        if self.dense_weight < 0 or self.lexical_weight < 0:
+        if self.dense_weight < 0 or self.lexical_weight < 0 or self.title_weight < 0:
             raise ConfigError("fusion weights must not be negative")
         if self.dense_weight + self.lexical_weight == 0:
             raise ConfigError("at least one fusion weight must be positive")

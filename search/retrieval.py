@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,6 +69,7 @@ class Searcher:
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
         self.vocabulary = load_vocabulary(self.settings.vocabulary)
+        self._names = _document_names(snapshot)
 
     @property
     def generation(self) -> str:
@@ -90,7 +92,8 @@ class Searcher:
         depth = max(self.settings.candidates, k * 4)
         dense = self._dense(expansion, depth, mask, vector) if mode != "lexical" else []
         lexical = self._lexical(expansion, depth, mask) if mode != "dense" else []
-        ranked = self._fuse(dense, lexical) if mode == "hybrid" else (dense or lexical)
+        named = self._named_documents(expansion) if mode == "hybrid" else frozenset()
+        ranked = self._fuse(dense, lexical, named) if mode == "hybrid" else (dense or lexical)
         similarity = dict(dense)
         one = self.settings.one_per_section if one_per_section is None else one_per_section
         hits: list[Hit] = []
@@ -133,21 +136,64 @@ class Searcher:
                  mask: np.ndarray | None) -> list[tuple[int, float]]:
         return self.snapshot.lexical.search(expansion.joined(), depth, mask)
 
-    def _fuse(self, dense: list[tuple[int, float]],
-              lexical: list[tuple[int, float]]) -> list[tuple[int, float]]:
-        """Weighted reciprocal-rank fusion: robust to the rankers' unlike score scales."""
+    def _fuse(self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]],
+              named: frozenset[str]) -> list[tuple[int, float]]:
+        """Weighted reciprocal-rank fusion: robust to the rankers' unlike score scales.
+
+        A document the question names (its title or acronym: "how long does CBT take")
+        gets a third vote, as if a ranker had put it first.
+        """
         s = self.settings
         fused: dict[int, float] = {}
         for weight, ranking in ((s.dense_weight, dense), (s.lexical_weight, lexical)):
             for rank, (row, _) in enumerate(ranking, start=1):
                 fused[row] = fused.get(row, 0.0) + weight / (s.rrf_k + rank)
+        if named and s.title_weight:
+            chunks = self.snapshot.chunks
+            for row in fused:
+                if chunks[row].doc_id in named:
+                    fused[row] += s.title_weight / (s.rrf_k + 1)
         return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+    def named_documents(self, query: str) -> frozenset[str]:
+        """Documents whose title or acronym ``query`` names."""
+        return self._named_documents(self.expand(query))
+
+    def _named_documents(self, expansion: Expansion) -> frozenset[str]:
+        """Documents whose title or acronym the question (or its expansion) names."""
+        words = _name_key(" ".join((expansion.text, *expansion.added))).split()
+        found: set[str] = set()
+        for size in range(1, min(len(words), _MAX_NAME_WORDS) + 1):
+            for start in range(len(words) - size + 1):
+                found.update(self._names.get(" ".join(words[start:start + size]), ()))
+        return frozenset(found)
 
     def _mask(self, filters: Filters) -> np.ndarray:
         import numpy as np
 
         return np.fromiter((filters.allows(c) for c in self.snapshot.chunks), dtype=bool,
                            count=len(self.snapshot.chunks))
+
+
+_MAX_NAME_WORDS = 8
+_PARENTHESES = re.compile(r"\(([^)]*)\)")
+
+
+def _name_key(text: str) -> str:
+    """Lower case, words only: "CBT-I" → "cbt i", "Art therapy (ACT)" → "art therapy act"."""
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def _document_names(snapshot: store.IndexSnapshot) -> dict[str, set[str]]:
+    """Name → documents: each title without its brackets, and what the brackets hold."""
+    names: dict[str, set[str]] = {}
+    for doc_id, stored in snapshot.documents.items():
+        title = stored.document.title
+        for name in (_PARENTHESES.sub(" ", title), *_PARENTHESES.findall(title)):
+            key = _name_key(name)
+            if key and len(key.split()) <= _MAX_NAME_WORDS:
+                names.setdefault(key, set()).add(doc_id)
+    return names
 
 
 def clean_query(query: str) -> str:

@@ -149,3 +149,22 @@ def test_settings_reject_nonsense() -> None:
         AnswerSettings(max_sentences=9)
     with pytest.raises(ConfigError, match="mode"):
         Settings().with_changes(retrieval=RetrievalSettings(mode="magic"))  # type: ignore[arg-type]
+
+
+def test_a_chosen_treatment_gives_a_generic_question_its_subject(answerer: Answerer) -> None:
+    only_walking = Filters(doc_ids=frozenset({"walking-group.txt"}))
+    answer = answerer.ask("how long does it last?", filters=only_walking)
+    assert answer.answered and "eight weeks" in answer.answer
+    assert {c.doc_id for c in answer.citations} == {"walking-group.txt"}
+
+
+def test_approved_answers_respect_the_filters(answerer: Answerer) -> None:
+    only_light = Filters(doc_ids=frozenset({"light-therapy.html"}))
+    answer = answerer.ask("can I bring my dog on the walking group?", filters=only_light)
+    assert not answer.approved
+
+
+def test_a_question_naming_a_treatment_finds_that_page(searcher: Searcher) -> None:
+    assert searcher.named_documents("is nature therapy outdoors") == {"nature-therapy.pdf"}
+    hits = searcher.search("what are the side effects of light therapy", 1)
+    assert hits[0].chunk.doc_id == "light-therapy.html"

@@ -52,6 +52,12 @@ def test_readers_see_whole_generations_while_ingests_publish(tmp_path: Path, emb
         for round_ in range(4):
             source = DATA / "good" if round_ % 2 == 0 else small
             assert build_index([source], index, embedder=embedder).published
+            # Let the reader catch up with this generation before the next publish, so
+            # that it really reads across every switch (on a busy machine it may lag).
+            expected = frozenset(versions[0] if source == small else versions[1])
+            deadline = time.monotonic() + 60
+            while expected not in seen and not errors and time.monotonic() < deadline:
+                time.sleep(0.05)
     finally:
         stop.set()
         reader.join(timeout=60)
