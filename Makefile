@@ -27,14 +27,24 @@ ingest: install
 run: ingest
 	$(BIN)/streamlit run app.py --server.port $(PORT) -- --index $(INDEX)
 
-test: install
+test: install browser-deps
 	$(BIN)/python -m pytest
+
+# The browser test drives Debian's chromium; installed here when missing and apt-get
+# exists. Failure is not fatal: without Chromium the browser test skips with a message.
+.PHONY: browser-deps
+browser-deps:
+	-@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && apt-get install -y -qq chromium chromium-driver \
+		|| echo "Could not install chromium (not root?): the browser test will be skipped"; \
+	else echo "No apt-get here: install Chromium and chromedriver, or the browser test skips"; fi
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not model and not browser"
 
 lint: install
-	$(BIN)/ruff check search tests ingest.py app.py
+	$(BIN)/ruff check search tests eval app_pages ingest.py app.py
 	$(BIN)/mypy
 
 clean:

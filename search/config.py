@@ -120,60 +120,6 @@ class AnswerSettings:
             raise ConfigError("crisis_guidance must not be empty: it is shown to callers at risk")
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything the pipeline can be tuned by; validated when built."""
-
-    #: A sentence-transformers model name or a folder path. The default is bundled.
-    model: str = DEFAULT_MODEL
-    chunking: ChunkSettings = field(default_factory=ChunkSettings)
-    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
-    answer: AnswerSettings = field(default_factory=AnswerSettings)
-    #: Texts per forward pass while ingesting.
-    batch_size: int = 32
-    #: Passages returned by a search unless the caller asks otherwise.
-    k: int = 5
-    #: Torch threads while ingesting (both cores) and while serving queries (one:
-    #: torch's and FAISS's thread pools fight, see FIELD-NOTES).
-    ingest_threads: int = 2
-    query_threads: int = 1
-    #: File names skipped when walking a folder (shell patterns): a folder's own notes.
-    exclude: tuple[str, ...] = ("README*", "LICENSE*", "CHANGELOG*")
-    #: Files larger than this are skipped with a reason instead of read.
-    max_file_bytes: int = 20_000_000
-    #: A PDF is parsed in a child process that is killed past these limits.
-    pdf_timeout_seconds: float = 30.0
-    pdf_max_pages: int = 2_000
-    pdf_memory_bytes: int = 1_500_000_000
-
-    def __post_init__(self) -> None:
-        if not self.model.strip():
-            raise ConfigError("model must name a sentence-transformers model or a folder")
-        positive = {
-            "batch_size": self.batch_size,
-            "k": self.k,
-            "ingest_threads": self.ingest_threads,
-            "query_threads": self.query_threads,
-            "max_file_bytes": self.max_file_bytes,
-            "pdf_max_pages": self.pdf_max_pages,
-            "pdf_memory_bytes": self.pdf_memory_bytes,
-        }
-        for name, value in positive.items():
-            if value < 1:
-                raise ConfigError(f"{name} must be at least 1, got {value}")
-        if self.pdf_timeout_seconds <= 0:
-            raise ConfigError(
-                f"pdf_timeout_seconds must be positive, got {self.pdf_timeout_seconds}"
-            )
-
-    def with_changes(self, **changes: Any) -> Settings:
-        """A copy with some fields replaced (and validated again)."""
-        return replace(self, **changes)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 #: The coverage matrix's standard questions: (column label, question asked of each page).
 #: ``{topic}`` is replaced by the page's title, so every question names its treatment.
 DEFAULT_STANDARD_QUESTIONS: tuple[tuple[str, str], ...] = (
@@ -225,3 +171,60 @@ class FeedbackSettings:
         if self.database is not None:
             return Path(self.database)
         return Path(index_dir).resolve().parent / "feedback.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the pipeline can be tuned by; validated when built."""
+
+    #: A sentence-transformers model name or a folder path. The default is bundled.
+    model: str = DEFAULT_MODEL
+    chunking: ChunkSettings = field(default_factory=ChunkSettings)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = field(default_factory=AnswerSettings)
+    #: Texts per forward pass while ingesting.
+    batch_size: int = 32
+    #: Passages returned by a search unless the caller asks otherwise.
+    k: int = 5
+    #: Torch threads while ingesting (both cores) and while serving queries (one:
+    #: torch's and FAISS's thread pools fight, see FIELD-NOTES).
+    ingest_threads: int = 2
+    query_threads: int = 1
+    #: File names skipped when walking a folder (shell patterns): a folder's own notes.
+    exclude: tuple[str, ...] = ("README*", "LICENSE*", "CHANGELOG*")
+    #: Files larger than this are skipped with a reason instead of read.
+    max_file_bytes: int = 20_000_000
+    #: A PDF is parsed in a child process that is killed past these limits.
+    pdf_timeout_seconds: float = 30.0
+    pdf_max_pages: int = 2_000
+    pdf_memory_bytes: int = 1_500_000_000
+    #: The content team's coverage matrix; the app's feedback database.
+    coverage: CoverageSettings = field(default_factory=CoverageSettings)
+    feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
+
+    def __post_init__(self) -> None:
+        if not self.model.strip():
+            raise ConfigError("model must name a sentence-transformers model or a folder")
+        positive = {
+            "batch_size": self.batch_size,
+            "k": self.k,
+            "ingest_threads": self.ingest_threads,
+            "query_threads": self.query_threads,
+            "max_file_bytes": self.max_file_bytes,
+            "pdf_max_pages": self.pdf_max_pages,
+            "pdf_memory_bytes": self.pdf_memory_bytes,
+        }
+        for name, value in positive.items():
+            if value < 1:
+                raise ConfigError(f"{name} must be at least 1, got {value}")
+        if self.pdf_timeout_seconds <= 0:
+            raise ConfigError(
+                f"pdf_timeout_seconds must be positive, got {self.pdf_timeout_seconds}"
+            )
+
+    def with_changes(self, **changes: Any) -> Settings:
+        """A copy with some fields replaced (and validated again)."""
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

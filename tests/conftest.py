@@ -53,3 +53,37 @@ def embedder():  # type: ignore[no-untyped-def]
     model = load_embedder("all-MiniLM-L6-v2")
     set_threads(1)
     return model
+
+
+#: Shipped pages carrying the planted wrong phone number and waiting time, and one right one.
+APP_CORPUS_PAGES = ("schema-therapy.md", "cognitive-analytic-therapy.md",
+                    "cognitive-behavioural-therapy.md")
+#: A page whose text carries markup: the app must show it as text, never run it.
+HOSTILE_PAGE = """<!doctype html><html><head><title>Hostile page</title>
+<script>alert('head')</script></head><body><main><article><h1>Hostile page</h1>
+<h2>What is hostile therapy?</h2>
+<p>Hostile therapy is a test page. It mentions &lt;script&gt;alert(1)&lt;/script&gt; and
+&lt;img src=x onerror=alert(2)&gt; as plain words, and a Markdown image
+![leak](http://example.invalid/leak.png) with **stars** and $x$.</p>
+<script>alert('real')</script>
+<h2>How long does hostile therapy take?</h2>
+<p>Hostile therapy takes three sessions of &lt;b&gt;bold&lt;/b&gt; talk.</p>
+</article></main></body></html>
+"""
+
+
+@pytest.fixture(scope="session")
+def app_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
+    """The index the app tests serve: the good test pages, the hostile page and
+    APP_CORPUS_PAGES (9 documents), built once per session. Read-only for tests."""
+    from search import Settings, build_index
+
+    root = tmp_path_factory.mktemp("app")
+    corpus = root / "corpus"
+    shutil.copytree(DATA / "good", corpus)
+    (corpus / "hostile-page.html").write_text(HOSTILE_PAGE, encoding="utf-8")
+    for name in APP_CORPUS_PAGES:
+        shutil.copy(ROOT / "corpus" / name, corpus / name)
+    report = build_index([corpus], root / "index", Settings(), embedder=embedder)
+    assert report.published and not report.failed, report
+    return root / "index"

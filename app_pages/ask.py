@@ -1,0 +1,238 @@
+"""Ask (the default page): a question in, the cited answer out.
+
+Order on the page is deliberate: the crisis banner first, then the answer with its [n]
+markers, the copy block for a caller, the cited passages, feedback. ``?q=`` in a link fills
+the question once and is then removed from the address bar, so callers' words do not
+linger in browser history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from app_pages import display, state
+from search import SearchError
+from search.answer import NOT_COVERED, Answer, Answerer
+from search.documents import Chunk
+from search.feedback import USER_VERDICTS, FeedbackStore, Verdict
+from search.retrieval import Filters
+
+#: Sidebar section filter → heading words it matches (any case; see Filters).
+SECTION_GROUPS: dict[str, tuple[str, ...]] = {
+    "What it is": ("what is", "what are"),
+    "How it works": ("work",),
+    "What happens in a session": ("what happens",),
+    "Who it can help": ("who ",),
+    "How long it takes": ("how long",),
+    "Side effects and risks": ("side effect", "risk"),
+    "Referral and next steps": ("refer", "what to do next", "how do i get"),
+    "About this page": ("about this page",),
+}
+_ANSWERS_KEPT = 32
+
+
+#: Widget keys whose values outlive a visit to another page (Streamlit forgets the state of
+#: widgets a page did not draw): the question box and the filters.
+_KEPT = ("question", "filter_docs", "filter_sections")
+
+
+def _restore_inputs() -> None:
+    """Back from another page, the question and filters are as they were; a link's ?q=
+    fills the box once."""
+    for key in _KEPT:
+        if key not in st.session_state and f"kept_{key}" in st.session_state:
+            st.session_state[key] = st.session_state[f"kept_{key}"]
+    if "q" in st.query_params:
+        st.session_state["question"] = st.query_params["q"]
+        del st.query_params["q"]
+
+
+def _keep_inputs() -> None:
+    for key in _KEPT:
+        if key in st.session_state:
+            st.session_state[f"kept_{key}"] = st.session_state[key]
+
+
+def _filters(answerer: Answerer) -> Filters:
+    documents = answerer.searcher.snapshot.documents
+    titles = {doc_id: stored.document.title for doc_id, stored in documents.items()}
+    if "filter_docs" in st.session_state:  # a re-ingest may have removed a chosen page
+        st.session_state["filter_docs"] = [d for d in st.session_state["filter_docs"]
+                                           if d in titles]
+    with st.sidebar:
+        st.subheader("Filters")
+        doc_ids = st.multiselect("Treatment", sorted(titles, key=lambda d: titles[d].lower()),
+                                 format_func=titles.__getitem__, key="filter_docs",
+                                 placeholder="All treatments")
+        groups = st.multiselect("Section", list(SECTION_GROUPS), key="filter_sections",
+                                placeholder="All sections")
+    return Filters(frozenset(doc_ids), tuple(w for g in groups for w in SECTION_GROUPS[g]))
+
+
+def _ask(answerer: Answerer, question: str, filters: Filters) -> Answer:
+    """Answers are kept per session: a rerun (feedback, filters) does not ask again."""
+    answers: dict[tuple[str, str, Filters], Answer] = st.session_state.setdefault("answers", {})
+    key = (answerer.searcher.generation, question, filters)
+    if key not in answers:
+        if len(answers) >= _ANSWERS_KEPT:
+            answers.clear()
+        with st.spinner("Finding the answer…"):
+            answers[key] = answerer.ask(question, filters=filters)
+    return answers[key]
+
+
+def _chunk(answerer: Answerer, answer: Answer, chunk_id: str) -> Chunk | None:
+    for hit in answer.passages:
+        if hit.chunk.chunk_id == chunk_id:
+            return hit.chunk
+    return next((c for c in answerer.searcher.snapshot.chunks if c.chunk_id == chunk_id), None)
+
+
+def _show_answer(answer: Answer, answerer: Answerer) -> None:
+    documents = answerer.searcher.snapshot.documents
+    with st.container(border=True):
+        st.caption(":material/verified: Approved wording, signed off by the content team"
+                   if answer.approved else "Answer, quoted word for word from our pages")
+        st.markdown(display.escape(answer.answer))
+    _check_facts(answer, answerer)
+    st.caption("To read out or paste: copy the answer with its sources (icon at the top right "
+               "of the box).")
+    st.code(display.copy_text(answer), language=None, wrap_lines=True)
+    st.subheader("Sources")
+    for citation in answer.citations:
+        stored = documents.get(citation.doc_id)
+        if stored is None:
+            continue
+        document = stored.document
+        chunk = _chunk(answerer, answer, citation.chunk_id)
+        if chunk is not None and chunk.start <= citation.start and citation.end <= chunk.end:
+            context = (chunk.start, chunk.end)
+        else:  # an approved answer cites a whole section
+            section = display.section_at(document, citation.start)
+            context = (section.start, section.end) if section else (citation.start, citation.end)
+        display.citation_card(citation, document, context)
+
+
+def _check_facts(answer: Answer, answerer: Answerer) -> None:
+    """A quoted phone number or waiting time that most other pages state differently is
+    flagged before anyone reads it out."""
+    for item in state.disagreements_in(answerer):
+        for fact in item.flagged:
+            if any(c.doc_id == fact.doc_id and c.start <= fact.start < c.end
+                   for c in answer.citations):
+                usual = next((facts[0].written for value, facts in item.values
+                              if value == item.majority), "")
+                others = (f" Most pages give **{display.escape(usual)}**." if usual else
+                          " Other pages give a different value.")
+                st.warning(f"**Check before reading out:** this answer gives "
+                           f"**{display.escape(fact.written)}** for the "
+                           f"{display.escape(item.topic)}.{others} It is listed on the Coverage "
+                           "page.", icon=":material/rule:")
+
+
+def _show_not_covered(answer: Answer, answerer: Answerer) -> None:
+    st.warning(f"**{NOT_COVERED}** None of our pages answers this question closely enough "
+               "to quote. The passages below are the nearest we have: they are not an answer.",
+               icon=":material/help:")
+    if not answer.passages:
+        return
+    st.subheader("Nearest passages (not an answer)")
+    documents = answerer.searcher.snapshot.documents
+    for hit in answer.passages:
+        chunk = hit.chunk
+        stored = documents.get(chunk.doc_id)
+        page = f" · page {chunk.page}" if chunk.page else ""
+        with st.container(border=True):
+            st.markdown(f"**{display.escape(chunk.title)}**")
+            st.caption(display.escape(chunk.breadcrumb) + page + " · "
+                       + display.escape(chunk.source))
+            st.markdown(display.paragraphs(chunk.text))
+            if stored is not None:
+                display.open_link(chunk.doc_id,
+                                  display.section_at(stored.document, chunk.start))
+
+
+def _log_not_covered(answer: Answer, store: FeedbackStore | None, generation: str) -> None:
+    """Unanswered questions reach the content team's gap list, once per session. Crisis
+    questions are not logged: they are not content gaps, and are the most sensitive."""
+    if store is None or answer.answered or answer.safety.crisis:
+        return
+    logged: set[tuple[str, str]] = st.session_state.setdefault("logged_not_covered", set())
+    if (generation, answer.question) not in logged:
+        store.log_not_covered(answer.question, answer.answer, generation)
+        logged.add((generation, answer.question))
+
+
+def _feedback(answer: Answer, store: FeedbackStore, generation: str) -> None:
+    key = hashlib.sha256(f"{generation}\0{answer.question}\0{answer.answer}".encode()
+                         ).hexdigest()[:12]
+    sent: set[str] = st.session_state.setdefault("feedback_sent", set())
+    if key in sent:
+        st.success("Thank you: your feedback was saved.", icon=":material/check:")
+        return
+    passages = {c.chunk_id: f"[{c.n}] {display.breadcrumb(c.title, c.section)}"
+                for c in answer.citations} or {
+        h.chunk.chunk_id: h.chunk.breadcrumb for h in answer.passages}
+    with st.form(f"feedback-{key}"):
+        st.markdown("**Was this answer right?**")
+        verdict: Verdict | None = st.radio(
+            "Your verdict", list(USER_VERDICTS), format_func=USER_VERDICTS.__getitem__,
+            index=None, horizontal=True, label_visibility="collapsed")
+        passage = st.selectbox("Which passage is wrong or outdated? (optional)",
+                               list(passages), format_func=passages.__getitem__, index=None)
+        comment = st.text_input("Comment (optional)",
+                                placeholder="What is wrong or missing? No caller details, "
+                                            "please.")
+        if st.form_submit_button("Send feedback"):
+            if verdict is None:
+                st.warning("Choose helpful, not helpful or wrong or outdated passage first.")
+            else:
+                store.record(answer.question, answer.answer, verdict, comment or "",
+                             generation, passage or "")
+                sent.add(key)
+                st.rerun()
+
+
+def main() -> None:
+    banner = st.container()  # the crisis banner, above everything else when it fires
+    answerer = state.answerer()
+    if answerer is None:
+        return
+    _restore_inputs()
+    filters = _filters(answerer)
+    st.title("Ask")
+    question = st.text_input(
+        "Ask about a treatment, then press Enter", key="question",
+        placeholder="e.g. How long does CBT take?  How do I get referred?")
+    _keep_inputs()
+    if not question.strip():
+        st.caption("Answers quote our treatment pages word for word, each sentence with its "
+                   "source [n]. Filters are in the sidebar.")
+        return
+    try:
+        answer = _ask(answerer, question, filters)
+    except SearchError as error:
+        st.warning(str(error), icon=":material/warning:")
+        return
+    if answer.safety.crisis:
+        banner.error(f"#### Crisis: act on this first\n{display.escape(answer.safety.guidance)}",
+                     icon=":material/emergency:")
+    if filters:
+        st.caption("Filtered: only the treatments and sections chosen in the sidebar.")
+    store = state.feedback_store()
+    generation = answerer.searcher.generation
+    if answer.answered:
+        _show_answer(answer, answerer)
+    elif answer.safety.crisis:  # the banner is what matters; the rest stays folded
+        with st.expander(f"{NOT_COVERED} Nearest passages"):
+            _show_not_covered(answer, answerer)
+    else:
+        _show_not_covered(answer, answerer)
+        _log_not_covered(answer, store, generation)
+    if store is not None:
+        _feedback(answer, store, generation)
+
+
+main()

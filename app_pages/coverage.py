@@ -1,0 +1,219 @@
+"""Coverage, for the content team: documents × standard questions, the questions users
+asked that we could not answer well, and facts that disagree across documents."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import display, state
+from search.answer import Answerer
+from search.config import CoverageSettings
+from search.coverage import (
+    BAND_LABELS,
+    Band,
+    CoverageMatrix,
+    Disagreement,
+    band,
+    coverage_matrix,
+)
+from search.errors import ConfigError
+from search.index import StoredDocument
+
+COLOURS: dict[Band, str] = {
+    "good": "#b7e4c7", "fair": "#fff3bf", "weak": "#ffd8a8", "missing": "#ffc9c9",
+}
+_MATRICES_KEPT = 4
+
+
+def _swatch(rating: Band, text: str) -> str:
+    """A coloured label (HTML): only our own words, never document text, go in here."""
+    return (f'<span style="background-color:{COLOURS[rating]};color:#1b1b1b;padding:0.1em '
+            f'0.45em;border-radius:0.3em;white-space:nowrap">{text}</span>')
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+@st.cache_resource
+def _matrices() -> dict[tuple[str, str, tuple[tuple[str, str], ...]], CoverageMatrix]:
+    """Matrices shared by all sessions, per (index, generation, questions)."""
+    return {}
+
+
+def _questions(defaults: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The standard questions: Settings.coverage, or this session's edited list."""
+    current = st.session_state.get("coverage_questions", defaults)
+    with st.expander("Standard questions", icon=":material/tune:"):
+        st.caption("One per line: column label | question. {topic} becomes each page's title. "
+                   "Edits last for this session; the defaults are Settings.coverage.questions.")
+        text = st.text_area("Standard questions", "\n".join(f"{lab} | {q}" for lab, q in current),
+                            height=220, label_visibility="collapsed")
+        if st.button("Use these questions"):
+            parsed = tuple((label.strip(), question.strip()) for label, _, question in
+                           (line.partition("|") for line in text.splitlines() if line.strip()))
+            try:
+                CoverageSettings(questions=parsed)
+            except ConfigError as error:
+                st.warning(str(error))
+            else:
+                if any(not question for _, question in parsed):
+                    st.warning("Each line needs a label, a | and a question.")
+                else:
+                    st.session_state["coverage_questions"] = parsed
+                    st.rerun()
+        if current != defaults and st.button("Back to the defaults"):
+            st.session_state.pop("coverage_questions", None)
+            st.rerun()
+    return current
+
+
+def _matrix(answerer: Answerer, questions: tuple[tuple[str, str], ...]) -> CoverageMatrix:
+    documents = answerer.searcher.snapshot.documents
+    key = (str(state.index_dir()), answerer.searcher.generation, questions)
+    matrices = _matrices()
+    if key not in matrices:
+        doc_ids = sorted(documents, key=lambda d: documents[d].document.title.lower())
+        bar = st.progress(0.0, text="Asking each page the standard questions…")
+
+        def advance(done: int, total: int) -> None:
+            bar.progress(done / total, text=f"Asking each page the standard questions… "
+                                            f"{done} of {total}")
+
+        matrix = coverage_matrix(answerer, doc_ids, questions, advance)
+        bar.empty()
+        while len(matrices) >= _MATRICES_KEPT:
+            matrices.pop(next(iter(matrices)))
+        matrices[key] = matrix
+    return matrices[key]
+
+
+def _row_names(matrix: CoverageMatrix, documents: dict[str, StoredDocument]) -> list[str]:
+    titles = [documents[d].document.title for d in matrix.doc_ids]
+    return [t if titles.count(t) == 1 else f"{t} ({d})" for t, d in zip(titles, matrix.doc_ids,
+                                                                        strict=True)]
+
+
+def _show_matrix(matrix: CoverageMatrix, documents: dict[str, StoredDocument],
+                 settings: CoverageSettings) -> None:
+    rows = _row_names(matrix, documents)
+    values = pd.DataFrame([[matrix.cell(d, label).confidence for label in matrix.labels]
+                           for d in matrix.doc_ids], index=rows, columns=list(matrix.labels))
+    bands = pd.DataFrame([[band(matrix.cell(d, label), settings) for label in matrix.labels]
+                          for d in matrix.doc_ids], index=rows, columns=list(matrix.labels))
+    counts = {b: int((bands == b).sum().sum()) for b in COLOURS}
+    st.markdown(" ".join(_swatch(b, f"{BAND_LABELS[b]}: {counts[b]}") for b in COLOURS),
+                unsafe_allow_html=True)
+    st.caption(f"Cells show the answer's confidence when the question is asked of that page "
+               f"alone: well from {settings.good:.2f}, fairly from {settings.fair:.2f}. Select "
+               "a cell to see the passage that answers it.")
+    styled = values.style.format("{:.2f}").apply(
+        lambda _: bands.replace({b: f"background-color: {c}; color: #1b1b1b"
+                                 for b, c in COLOURS.items()}), axis=None)
+    narrow = {label: st.column_config.NumberColumn(label, width="small", format="%.2f")
+              for label in matrix.labels}
+    event = st.dataframe(styled, key="matrix", on_select="rerun", column_config=narrow,
+                         selection_mode="single-cell", height=min(35 * len(rows) + 40, 720))
+    cells = event.selection.cells if event is not None else []
+    if cells and cells[0][0] < len(matrix.doc_ids) and cells[0][1] in matrix.labels:
+        row, label = cells[0]  # (a selection can outlive a re-ingest or new questions)
+        _show_cell(matrix, matrix.doc_ids[row], str(label), documents, settings)
+    wide = values.round(3)
+    wide.insert(0, "source", list(matrix.doc_ids))
+    wide["not covered"] = ["; ".join(label for label in matrix.labels
+                                     if bands.loc[row, label] == "missing") for row in rows]
+    st.download_button("Download the matrix (CSV)", wide.to_csv(index_label="document"),
+                       file_name="coverage-matrix.csv", mime="text/csv",
+                       icon=":material/download:")
+
+
+def _show_cell(matrix: CoverageMatrix, doc_id: str, label: str,
+               documents: dict[str, StoredDocument], settings: CoverageSettings) -> None:
+    cell = matrix.cell(doc_id, label)
+    rating = band(cell, settings)
+    document = documents[doc_id].document
+    st.markdown(f"**{display.escape(document.title)}: {display.escape(label)}** "
+                + _swatch(rating, f"{BAND_LABELS[rating]}, {cell.confidence:.2f}"),
+                unsafe_allow_html=True)
+    st.caption(f"Asked: {display.escape(cell.question)}")
+    if cell.citation is None:
+        st.info("No passage on this page answers it closely enough to quote.")
+        display.open_link(doc_id, None, label="Open the page")
+        return
+    section = display.section_at(document, cell.citation.start)
+    context = (section.start, section.end) if section else (cell.citation.start,
+                                                            cell.citation.end)
+    display.citation_card(cell.citation, document, context)
+
+
+def _show_gaps() -> None:
+    store = state.feedback_store()
+    if store is None:
+        st.info("Feedback is switched off, so no questions are collected.")
+        return
+    gaps = store.gaps()
+    if not gaps:
+        st.info("No question has been left unanswered or rated poorly yet.")
+        return
+    table = pd.DataFrame([{
+        "question": g.question, "times": g.count, "not covered": g.not_covered,
+        "not helpful": g.not_helpful, "wrong or outdated": g.wrong_passage,
+        "last asked": g.last_asked, "comments": " | ".join(g.comments),
+    } for g in gaps])
+    st.caption("Questions that were not covered or got poor feedback, grouped when they use "
+               "the same words, most frequent first. Phone numbers, e-mail addresses and NHS "
+               "numbers were masked before storing.")
+    st.dataframe(table, hide_index=True)
+    st.download_button("Download the gap list (CSV)", table.to_csv(index=False),
+                       file_name="coverage-gaps.csv", mime="text/csv",
+                       icon=":material/download:")
+
+
+def _show_disagreements(found: list[Disagreement],
+                        documents: dict[str, StoredDocument]) -> None:
+    if not found:
+        st.success("No phone number or waiting time disagrees across pages.")
+        return
+    for item in found:
+        written = {value: facts[0].written for value, facts in item.values}
+        with st.container(border=True):
+            st.markdown(f"**{item.kind.capitalize()}: {display.escape(item.topic)}**")
+            for value, facts in item.values:
+                pages = len({f.doc_id for f in facts})
+                note = " (most pages)" if value == item.majority else " :red[**check**]"
+                st.markdown(f"- **{display.escape(written[value])}** on "
+                            f"{_plural(pages, 'page')}{note}")
+            for fact in item.flagged:
+                document = documents[fact.doc_id].document
+                display.open_link(fact.doc_id, display.section_at(document, fact.start),
+                                  label=display.escape(f"Check {document.title}: "
+                                                       f"“{fact.written}”"),
+                                  span=(fact.start, fact.end))
+
+
+def main() -> None:
+    answerer = state.answerer()
+    if answerer is None:
+        return
+    settings = state.settings().coverage
+    documents = answerer.searcher.snapshot.documents
+    st.title("Coverage")
+    found = state.disagreements_in(answerer)
+    gaps = state.feedback_store()
+    gap_count = len(gaps.gaps()) if gaps is not None else 0
+    st.caption(f"{_plural(len(documents), 'page')} · {_plural(len(found), 'fact')} "
+               f"disagreeing across pages · {_plural(gap_count, 'question')} not covered or "
+               "rated poorly")
+    matrix_tab, gaps_tab, facts_tab = st.tabs(
+        ["Documents × questions", f"Gaps ({gap_count})", f"Disagreements ({len(found)})"])
+    with facts_tab:
+        _show_disagreements(found, documents)
+    with gaps_tab:
+        _show_gaps()
+    with matrix_tab:
+        questions = _questions(settings.questions)
+        _show_matrix(_matrix(answerer, questions), documents, settings)
+
+
+main()

@@ -1,0 +1,113 @@
+"""How document text reaches the screen: escaped, always.
+
+Document text and questions are never rendered as raw HTML or live Markdown: a page could
+carry ``<script>`` or a Markdown image that makes the browser fetch a URL. ``escape``
+HTML-escapes ``& < >`` and turns every character Markdown (or Streamlit's extensions:
+``$`` for maths, ``:`` for icons) treats as syntax into a numeric character reference, so
+the text shows exactly as written. The one piece of HTML we add, ``<mark>`` around a quote,
+is wrapped around text that is already escaped.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import streamlit as st
+
+from search.answer import Answer, Citation
+from search.documents import Document, Section
+
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"} | {
+    char: f"&#{ord(char)};" for char in "\\`*_{}[]()#+-.!|~$:=\"'"
+}
+_SPECIAL = re.compile("[" + re.escape("".join(_ENTITIES)) + "]")
+
+ASK = "app_pages/ask.py"
+TREATMENTS = "app_pages/treatments.py"
+COVERAGE = "app_pages/coverage.py"
+INDEX = "app_pages/index_status.py"
+
+
+def escape(text: str) -> str:
+    """``text`` safe inside ``st.markdown`` (with or without ``unsafe_allow_html``)."""
+    return _SPECIAL.sub(lambda match: _ENTITIES[match.group()], text)
+
+
+def paragraphs(text: str) -> str:
+    """Escaped Markdown keeping the text's paragraphs and line breaks (not its indents,
+    which Markdown would turn into code blocks)."""
+    blocks = re.split(r"\n\s*\n", text.strip())
+    return "\n\n".join("  \n".join(escape(line.strip()) for line in block.splitlines())
+                       for block in blocks)
+
+
+def highlight(text: str, context: tuple[int, int], quote: tuple[int, int]) -> str:
+    """``text[context]`` escaped, with ``text[quote]`` wrapped in ``<mark>``: HTML for
+    ``st.markdown(..., unsafe_allow_html=True)``, built only from escaped pieces."""
+    start, end = context
+    q_start, q_end = max(quote[0], start), min(quote[1], end)
+    if q_start >= q_end:
+        return _lines(escape(text[start:end]))
+    return _lines(escape(text[start:q_start]) + "<mark>" + escape(text[q_start:q_end])
+                  + "</mark>" + escape(text[q_end:end]))
+
+
+def _lines(escaped: str) -> str:
+    return re.sub(r"\n", "<br>", escaped.strip())
+
+
+def section_at(document: Document, offset: int) -> Section | None:
+    """The innermost section holding character ``offset``."""
+    holding = [s for s in document.sections if s.heading_start <= offset < max(s.end, s.start + 1)]
+    return max(holding, key=lambda s: (s.level, s.start)) if holding else None
+
+
+def breadcrumb(title: str, section: str) -> str:
+    """"Title › Section", without repeating a title the breadcrumb already starts with."""
+    if not section or section == title:
+        return title
+    return section if section.startswith(title) else f"{title} › {section}"
+
+
+def copy_text(answer: Answer) -> str:
+    """The answer and its sources as plain text, to read to a caller or paste."""
+    lines = [answer.answer, "", "Sources:"]
+    for c in answer.citations:
+        page = f" (page {c.page})" if c.page else ""
+        lines.append(f"[{c.n}] {breadcrumb(c.title, c.section)}{page} — {c.source}")
+    return "\n".join(lines)
+
+
+def when(iso: str) -> str:
+    """``2026-11-26T16:17:02+00:00`` → ``26 Nov 2026, 16:17 UTC``."""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso or "unknown"
+    zone = moment.tzname() or ""
+    return moment.strftime("%-d %b %Y, %H:%M") + (f" {zone}" if zone else "")
+
+
+def open_link(doc_id: str, section: Section | None, label: str = "Open the whole page here",
+              span: tuple[int, int] | None = None) -> None:
+    """A link to the Treatments page showing ``doc_id`` opened at ``section``."""
+    params = {"doc": doc_id}
+    if section is not None:
+        params["section"] = section.slug
+    if span is not None:
+        params["hl"] = f"{span[0]}-{span[1]}"
+    st.page_link(TREATMENTS, label=label, icon=":material/article:", query_params=params)
+
+
+def citation_card(citation: Citation, document: Document, context: tuple[int, int]) -> None:
+    """One cited passage: title, breadcrumb, page, the quote highlighted, a link to it."""
+    page = f" · page {citation.page}" if citation.page else ""
+    with st.container(border=True):
+        st.markdown(f"**{escape(f'[{citation.n}]')} {escape(citation.title)}**")
+        st.caption(escape(breadcrumb(citation.title, citation.section)) + page + " · "
+                   + escape(citation.source))
+        st.markdown(highlight(document.text, context, (citation.start, citation.end)),
+                    unsafe_allow_html=True)
+        open_link(citation.doc_id, section_at(document, citation.start),
+                  span=(citation.start, citation.end))

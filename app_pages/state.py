@@ -1,0 +1,116 @@
+"""What the pages share: the index folder, settings, the cached answerer, the feedback store.
+
+The model and index load once per process (``st.cache_resource``), keyed by the index's
+published generation: the cheap, torch-free ``read_manifest`` on each rerun notices a new
+generation, which then opens beside the old one; sessions mid-answer keep the old one.
+The command line (``streamlit run app.py -- --index DIR --corpus DIR``) and the
+environment (SEARCH_INDEX, SEARCH_CORPUS, SEARCH_FEEDBACK_DB, SEARCH_FEEDBACK=off) are
+read here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+from search import SearchError, Settings, read_manifest
+from search.answer import Answerer
+from search.config import FeedbackSettings
+from search.coverage import Disagreement, disagreements
+from search.feedback import FeedbackStore
+from search.index import Manifest
+from search.retrieval import open_searcher
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--index", default=os.environ.get("SEARCH_INDEX", "index"))
+    parser.add_argument("--corpus", default=os.environ.get("SEARCH_CORPUS"))
+    return parser.parse_known_args(sys.argv[1:])[0]
+
+
+def index_dir() -> Path:
+    return Path(_arguments().index)
+
+
+def settings() -> Settings:
+    """The default Settings, with the feedback database and switch from the environment."""
+    database = os.environ.get("SEARCH_FEEDBACK_DB")
+    enabled = os.environ.get("SEARCH_FEEDBACK", "on").lower() not in ("off", "0", "false", "no")
+    return Settings().with_changes(feedback=FeedbackSettings(
+        enabled=enabled, database=Path(database) if database else None))
+
+
+def manifest() -> Manifest | None:
+    """The served generation's manifest, or None after saying what is wrong."""
+    try:
+        return read_manifest(index_dir())
+    except SearchError as error:
+        st.error(f"The index cannot be opened. {error}", icon=":material/error:")
+        return None
+
+
+@st.cache_resource(show_spinner="Loading the model and index…", max_entries=2)
+def answerer_for(folder: str, generation: str) -> Answerer:
+    """One answerer per published generation; ``generation`` is the cache key."""
+    current = settings()
+    return Answerer(open_searcher(folder, current), current.answer)
+
+
+def answerer() -> Answerer | None:
+    """The answerer over the served generation, or None after saying what is wrong."""
+    served = manifest()
+    if served is None:
+        return None
+    try:
+        return answerer_for(str(index_dir()), served.generation)
+    except SearchError as error:
+        st.error(f"The index cannot be served. {error}", icon=":material/error:")
+        return None
+
+
+@st.cache_resource(max_entries=2)
+def _disagreements(folder: str, generation: str, _answerer: Answerer) -> list[Disagreement]:
+    documents = _answerer.searcher.snapshot.documents
+    return disagreements({d: stored.document.text for d, stored in documents.items()})
+
+
+def disagreements_in(answerer: Answerer) -> list[Disagreement]:
+    """Facts (phone numbers, waiting times) that disagree across the served documents."""
+    return _disagreements(str(index_dir()), answerer.searcher.generation, answerer)
+
+
+@st.cache_resource
+def _feedback_store(path: str) -> FeedbackStore:
+    return FeedbackStore(path)
+
+
+def feedback_store() -> FeedbackStore | None:
+    """The feedback database, or None when switched off or unusable (said once)."""
+    current = settings().feedback
+    if not current.enabled:
+        return None
+    path = current.database_for(index_dir())
+    try:
+        return _feedback_store(str(path))
+    except (OSError, sqlite3.Error) as error:
+        st.warning(f"Feedback cannot be stored in {path}: {error}", icon=":material/warning:")
+        return None
+
+
+def corpus_paths(found_in: Answerer | None) -> list[Path]:
+    """What a re-ingest reads: ``--corpus`` / SEARCH_CORPUS, else the folders the served
+    documents came from, else ``corpus``."""
+    explicit = _arguments().corpus
+    if explicit:
+        return [Path(explicit)]
+    if found_in is not None:
+        roots = sorted({Path(d.root) for d in found_in.searcher.snapshot.documents.values()})
+        if roots and all(root.is_dir() for root in roots):
+            return roots
+    return [Path("corpus")]

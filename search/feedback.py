@@ -1,0 +1,154 @@
+"""Feedback on answers, and the questions our content could not answer, in local SQLite.
+
+Every question and comment is masked (``search.contacts.mask``: phone numbers, e-mail
+addresses, NHS numbers) before it is written, so callers' identifiers never reach the
+database. ``gaps()`` groups what went wrong for the content team: questions that were
+not covered or got poor feedback, counted.
+
+One short-lived connection per call: Streamlit serves each session from its own thread,
+and SQLite connections must not cross threads.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal, cast, get_args
+
+from search.contacts import mask
+
+Verdict = Literal["helpful", "not_helpful", "wrong_passage", "not_covered"]
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
+#: What people choose in the form; ``not_covered`` is logged by the app itself.
+USER_VERDICTS: dict[Verdict, str] = {
+    "helpful": "Helpful",
+    "not_helpful": "Not helpful",
+    "wrong_passage": "Wrong or outdated passage",
+}
+#: Verdicts that make a question a gap in our content.
+POOR: tuple[Verdict, ...] = ("not_helpful", "wrong_passage", "not_covered")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    comment TEXT NOT NULL DEFAULT '',
+    passage TEXT NOT NULL DEFAULT '',
+    index_generation TEXT NOT NULL DEFAULT ''
+)
+"""
+
+#: Words that do not change what a question is about, ignored when grouping.
+_FILLER = frozenset((
+    "a", "an", "the", "is", "are", "do", "does", "can", "could", "i", "my", "me", "we", "you",
+    "your", "our", "it", "please", "about", "of", "to", "for", "and", "or", "on", "in", "at",
+    "there", "any", "this", "that", "be",
+))
+_WORD = re.compile(r"[\w\[\]-]+")
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    id: int
+    created_at: str
+    verdict: Verdict
+    #: Masked before storing, like ``comment``.
+    question: str
+    answer: str
+    comment: str
+    #: The chunk id of the passage flagged as wrong or outdated, if one was chosen.
+    passage: str
+    index_generation: str
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Questions that mean the same (same words, any order or case), counted."""
+
+    #: The wording asked most often.
+    question: str
+    count: int
+    not_covered: int
+    not_helpful: int
+    wrong_passage: int
+    last_asked: str
+    comments: tuple[str, ...] = ()
+
+
+class FeedbackStore:
+    """Feedback in one SQLite file, created with its table on first use."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as connection:
+            connection.execute(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(self.path, timeout=10)) as connection, connection:
+            yield connection
+
+    def record(self, question: str, answer_text: str, verdict: Verdict, comment: str = "",
+               index_generation: str = "", passage: str = "") -> FeedbackRecord:
+        """Store one verdict on an answer; question and comment are masked first."""
+        if verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, got {verdict!r}")
+        record = FeedbackRecord(0, _now(), verdict, mask(question.strip()), answer_text,
+                                mask(comment.strip()), passage, index_generation)
+        with self._connect() as connection:
+            cursor = connection.execute(
+                "INSERT INTO feedback (created_at, verdict, question, answer, comment, passage,"
+                " index_generation) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (record.created_at, record.verdict, record.question, record.answer,
+                 record.comment, record.passage, record.index_generation))
+        return replace(record, id=cursor.lastrowid or 0)
+
+    def log_not_covered(self, question: str, answer_text: str,
+                        index_generation: str = "") -> FeedbackRecord:
+        """Record a question our content did not cover (masked, like all questions)."""
+        return self.record(question, answer_text, "not_covered", "", index_generation)
+
+    def records(self) -> list[FeedbackRecord]:
+        """Everything stored, oldest first."""
+        with self._connect() as connection:
+            rows = connection.execute(
+                "SELECT id, created_at, verdict, question, answer, comment, passage,"
+                " index_generation FROM feedback ORDER BY id").fetchall()
+        return [FeedbackRecord(row[0], row[1], cast(Verdict, row[2]), *row[3:]) for row in rows]
+
+    def gaps(self) -> list[Gap]:
+        """Not-covered and poorly rated questions, grouped and counted, most frequent first."""
+        groups: dict[str, list[FeedbackRecord]] = {}
+        for record in self.records():
+            if record.verdict in POOR:
+                groups.setdefault(group_key(record.question), []).append(record)
+        gaps = []
+        for records in groups.values():
+            verdicts = Counter(r.verdict for r in records)
+            wording = Counter(r.question for r in records).most_common(1)[0][0]
+            gaps.append(Gap(
+                wording, len(records), verdicts["not_covered"], verdicts["not_helpful"],
+                verdicts["wrong_passage"], max(r.created_at for r in records),
+                tuple(dict.fromkeys(r.comment for r in records if r.comment)),
+            ))
+        return sorted(gaps, key=lambda g: (-g.count, g.question.lower()))
+
+
+def group_key(question: str) -> str:
+    """``"How much does CBT cost?"`` and ``"cbt cost how much"`` share a key."""
+    words = {w for w in _WORD.findall(question.lower()) if w not in _FILLER}
+    return " ".join(sorted(words)) or question.strip().lower()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

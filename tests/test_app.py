@@ -1,0 +1,239 @@
+"""The Streamlit app's pages, driven by AppTest over a real index of the test pages
+(``app_index`` in conftest: tests/data/good, a hostile HTML page and three shipped pages
+carrying the planted inconsistencies), built once per session."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from app_pages.display import escape
+from search import Settings, build_index, read_manifest
+from search.feedback import FeedbackStore
+from tests.conftest import DATA, ROOT
+
+pytestmark = pytest.mark.model
+
+APP = ROOT / "app.py"
+TIMEOUT = 120
+@pytest.fixture(autouse=True)
+def app_environment(app_index: Path, tmp_path: Path,
+                    monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point the app at the test index and a fresh feedback database; start from cold
+    caches (st.cache_resource outlives an AppTest within one process)."""
+    monkeypatch.setenv("SEARCH_INDEX", str(app_index))
+    monkeypatch.setenv("SEARCH_FEEDBACK_DB", str(tmp_path / "feedback.db"))
+    monkeypatch.delenv("SEARCH_CORPUS", raising=False)
+    monkeypatch.delenv("SEARCH_FEEDBACK", raising=False)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield tmp_path / "feedback.db"
+    st.cache_resource.clear()
+
+
+def open_app(page: str | None = None, **query: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    for name, value in query.items():
+        at.query_params[name] = value
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def leaves(node: Any) -> Iterator[Any]:
+    """The page's elements in display order (blocks opened)."""
+    children = getattr(node, "children", None)
+    if isinstance(children, dict) and children:
+        for key in sorted(children):
+            yield from leaves(children[key])
+    elif children is None or isinstance(children, dict):
+        yield node
+
+
+def markdown_bodies(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown] + [c.value for c in at.caption]
+
+
+def test_question_in_link_is_answered_with_cited_passages() -> None:
+    at = open_app(q="how long does the walking group last")
+    (copy,) = at.code
+    assert "eight weeks" in copy.value and "[1]" in copy.value
+    assert "Sources:\n[1] Walking group therapy › How long does it last? — walking-group.txt" \
+        in copy.value
+    bodies = markdown_bodies(at)
+    assert any("eight weeks" in b and "&#91;1&#93;" in b for b in bodies)  # the answer, [1]
+    assert any("<mark>Groups meet once a week for eight weeks&#46;</mark>" in b for b in bodies)
+    links = [p for p in at.get("page_link") if "doc=walking-group.txt" in p.proto.query_string]
+    assert links and "section=how-long-does-it-last" in links[0].proto.query_string
+    assert at.text_input(key="question").value == "how long does the walking group last"
+    assert "q" not in at.query_params  # callers' words do not stay in the address bar
+    assert not at.error and not at.warning
+    assert next(leaves(at.main)).type != "error"
+
+
+def test_not_covered_is_said_plainly_with_nearest_passages(app_environment: Path) -> None:
+    at = open_app(q="where can I park my bicycle overnight")
+    assert at.warning[0].value.startswith("**Not covered by our content.**")
+    assert [s.value for s in at.main.subheader] == ["Nearest passages (not an answer)"]
+    assert not at.code  # nothing to copy out as if it were an answer
+    (logged,) = FeedbackStore(app_environment).records()
+    assert (logged.verdict, logged.question) == ("not_covered",
+                                                 "where can I park my bicycle overnight")
+
+
+def test_crisis_banner_comes_before_everything_else() -> None:
+    at = open_app(q="I want to kill myself tonight")
+    first = next(leaves(at.main))
+    assert first.type == "error", first
+    assert at.error[0].value.startswith("#### Crisis: act on this first")
+    assert "999" in at.error[0].value and "116 123" in at.error[0].value
+
+
+def test_feedback_is_stored_masked_with_the_answer_and_generation(
+        app_index: Path, app_environment: Path) -> None:
+    question = "how long does the walking group last? I'm on 07700 900123, NHS 943 476 5919"
+    at = open_app(q=question)
+    shown = at.code[0].value.split("\n\nSources:")[0]
+    at.radio[0].set_value("wrong_passage")
+    at.selectbox[-1].select_index(0)
+    at.text_input[-1].input("ring me back: 020 7946 0000 or jo@example.org")
+    at.get("button")[-1].click()  # the form's submit button
+    at.run()
+    assert not at.exception
+    assert any("feedback was saved" in s.value for s in at.success)
+    rows = sqlite3.connect(app_environment).execute(
+        "SELECT verdict, question, answer, comment, passage, index_generation FROM feedback"
+    ).fetchall()
+    assert rows == [(
+        "wrong_passage",
+        "how long does the walking group last? I'm on [phone number], NHS [NHS number]",
+        shown, "ring me back: [phone number] or [e-mail]",
+        "walking-group.txt#how-long-does-it-last-1", read_manifest(app_index).generation,
+    )]
+
+
+def test_sidebar_filters_restrict_the_answer_and_survive_a_page_visit() -> None:
+    def sources(at: AppTest) -> set[str]:
+        return {line.rpartition("— ")[2] for line in at.code[0].value.splitlines()
+                if line.startswith("[")}
+
+    question = "what happens in a therapy session"
+    at = open_app(q=question)
+    assert sources(at)
+    at.sidebar.multiselect(key="filter_docs").set_value(["schema-therapy.md"]).run()
+    assert sources(at) == {"schema-therapy.md"}
+    at.sidebar.multiselect(key="filter_docs").set_value(["walking-group.txt"]).run()
+    at.sidebar.multiselect(key="filter_sections").set_value(["Side effects and risks"]).run()
+    assert at.warning[0].value.startswith("**Not covered by our content.**")  # no such section
+    at.switch_page("app_pages/treatments.py").run()
+    at.switch_page("app_pages/ask.py").run()
+    assert at.text_input(key="question").value == question
+    assert at.sidebar.multiselect(key="filter_docs").value == ["walking-group.txt"]
+    assert at.sidebar.multiselect(key="filter_sections").value == ["Side effects and risks"]
+
+
+def test_document_text_is_escaped_never_rendered_raw() -> None:
+    for at in (open_app(q="what is hostile therapy"),
+               open_app("app_pages/treatments.py", doc="hostile-page.html")):
+        bodies = markdown_bodies(at) + [e.label for e in at.expander]
+        assert any("&lt;script&gt;" in b for b in bodies)
+        assert any("&lt;img src" in b for b in bodies)
+        for body in bodies:
+            assert "<script" not in body and "<img" not in body and "<b>" not in body
+            assert "![leak]" not in body and "**stars**" not in body
+
+
+def test_treatments_lists_documents_and_opens_one_at_a_section(app_index: Path) -> None:
+    at = open_app("app_pages/treatments.py")
+    labels = [p.proto.label for p in at.get("page_link")]
+    assert "Walking group therapy" in labels and "Schema therapy" in labels
+    assert any("9 of 9 pages" in c.value for c in at.caption), [c.value for c in at.caption]
+
+    at = open_app("app_pages/treatments.py", doc="walking-group.txt",
+                  section="how-long-does-it-last")
+    assert at.title[0].value == "Walking group therapy"
+    assert any(escape("walking-group.txt") in c.value and "last ingested" in c.value
+               for c in at.caption)
+    expanded = {e.label: e.proto.expanded for e in at.expander}
+    assert expanded["How long does it last?"] is True
+    assert expanded["Who can it help?"] is False
+    opened = next(e for e in at.expander if e.label == "How long does it last?")
+    assert any("eight weeks" in m.value for m in opened.markdown)
+
+
+def test_coverage_shows_the_matrix_gaps_and_disagreements(app_environment: Path) -> None:
+    store = FeedbackStore(app_environment)
+    store.log_not_covered("How much does parking cost?", "Not covered by our content.", "g")
+    store.log_not_covered("how much does parking cost", "Not covered by our content.", "g")
+    at = open_app("app_pages/coverage.py")
+    matrix = at.dataframe[0].value
+    assert matrix.shape == (9, 8)
+    assert list(matrix.columns)[:2] == ["What is it", "How it works"]
+    assert "Walking group therapy" in matrix.index
+    gaps = at.dataframe[1].value
+    assert gaps.iloc[0]["times"] == 2 and gaps.iloc[0]["not covered"] == 2
+    bodies = markdown_bodies(at)
+    assert any("Phone number: central referrals line" in b for b in bodies)
+    assert any("Waiting time: first appointments offered" in b for b in bodies)
+    checks = [p.proto.label for p in at.get("page_link")]
+    assert any("Schema therapy" in c and "0808 157 0240" in c for c in checks)
+    assert any("Cognitive analytic therapy" in c and "6 weeks" in c for c in checks)
+    downloads = [b.proto.label for b in at.get("download_button")]
+    assert downloads == ["Download the matrix (CSV)", "Download the gap list (CSV)"]
+
+
+def test_coverage_cell_opens_its_passage() -> None:
+    at = open_app("app_pages/coverage.py")
+    row = list(at.dataframe[0].value.index).index("Walking group therapy")
+    at.session_state["matrix"] = {"selection": {"cells": [[row, "How long"]]}}
+    at.run()
+    assert not at.exception
+    bodies = markdown_bodies(at)
+    assert any("Asked: How long does Walking group therapy take?" in b for b in bodies)
+    assert any("<mark>" in b and "eight weeks" in b for b in bodies)
+
+
+def test_index_page_shows_status(app_index: Path) -> None:
+    at = open_app("app_pages/index_status.py")
+    metrics = {m.label: m.value for m in at.metric}
+    manifest = read_manifest(app_index)
+    assert metrics["Documents"] == "9"
+    assert metrics["Chunks"] == str(manifest.chunk_count)
+    assert metrics["Schema version"] == str(manifest.schema_version)
+    status = "\n".join(markdown_bodies(at))
+    assert "all&#45;MiniLM&#45;L6&#45;v2" in status and manifest.generation.replace(
+        "-", "&#45;") in status
+    assert at.button[0].label == "Re-ingest the corpus"
+
+
+def test_reingest_publishes_a_new_generation_and_the_app_switches(
+        tmp_path: Path, embedder: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = tmp_path / "pages"
+    corpus.mkdir()
+    shutil.copy(DATA / "good" / "walking-group.txt", corpus)
+    index = tmp_path / "index"
+    build_index([corpus], index, Settings(), embedder=embedder)
+    before = read_manifest(index).generation
+    monkeypatch.setenv("SEARCH_INDEX", str(index))
+    at = open_app("app_pages/index_status.py")
+    assert escape(str(corpus.resolve())) in "\n".join(markdown_bodies(at))  # from the index
+    shutil.copy(DATA / "good" / "sleep-therapy.md", corpus)
+    at.button[0].click()
+    at.run()
+    assert not at.exception
+    after = read_manifest(index).generation
+    assert after != before
+    assert any(after in s.value for s in at.success)
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Added"], metrics["Documents"]) == ("1", "2")  # status of the new one
+    at.switch_page("app_pages/treatments.py").run()
+    assert "Sleep therapy" in [p.proto.label for p in at.get("page_link")]

@@ -1,0 +1,93 @@
+"""Feedback storage: callers' identifiers are masked before anything reaches SQLite."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from search.config import FeedbackSettings
+from search.contacts import mask, phone_numbers
+from search.feedback import FeedbackStore, group_key
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("call me on 07700 900123 please", "call me on [phone number] please"),
+    ("my number is 07700900123", "my number is [phone number]"),
+    ("ring +44 7700 900123 or +44 (0)20 7946 0000", "ring [phone number] or [phone number]"),
+    ("landline (0161) 496 0000, work 0161-496-0000",
+     "landline [phone number], work [phone number]"),
+    ("the line is 0808 157 0420.", "the line is [phone number]."),
+    ("NHS number 943 476 5919", "NHS number [NHS number]"),
+    ("nhs no 943-476-5919 or 9434765919", "nhs no [NHS number] or [NHS number]"),
+    ("e-mail jo.bloggs+gp@nhs.example.net", "e-mail [e-mail]"),
+    ("mobile without the 0: 7700 900123", "mobile without the 0: [number]"),
+    # Public numbers, times and years are not personal: left alone.
+    ("call 999, 111 or Samaritans on 116 123", "call 999, 111 or Samaritans on 116 123"),
+    ("in 2024 it took 10 working days", "in 2024 it took 10 working days"),
+])
+def test_mask_hides_phone_numbers_emails_and_nhs_numbers(text: str, expected: str) -> None:
+    assert mask(text) == expected
+
+
+def test_phone_numbers_are_found_in_national_form() -> None:
+    text = "Call 0808 157 0420 or +44 (0)20 7946 0000; not 0808 157 0000–0999 as a range."
+    assert [f.digits for f in phone_numbers(text)] == ["08081570420", "02079460000",
+                                                        "08081570000"]
+    first = next(phone_numbers(text))
+    assert text[first.start:first.end] == "0808 157 0420"
+
+
+def test_record_masks_question_and_comment_before_storing(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "feedback.db")
+    record = store.record(
+        "I'm Jo, 07700 900123, jo@example.org, NHS 943 476 5919: how long is CBT?",
+        "Most people have 6 to 20 sessions. [1]", "wrong_passage",
+        comment="call me back on 020 7946 0000", index_generation="gen-1",
+        passage="cbt.md#how-long-1")
+    assert record.id == 1
+    raw = sqlite3.connect(tmp_path / "feedback.db").execute(
+        "SELECT question, answer, comment, verdict, passage, index_generation FROM feedback"
+    ).fetchall()
+    assert raw == [(
+        "I'm Jo, [phone number], [e-mail], NHS [NHS number]: how long is CBT?",
+        "Most people have 6 to 20 sessions. [1]", "call me back on [phone number]",
+        "wrong_passage", "cbt.md#how-long-1", "gen-1",
+    )]
+    dump = "\n".join(sqlite3.connect(tmp_path / "feedback.db").iterdump())
+    for secret in ("07700", "900123", "jo@example.org", "943 476", "7946"):
+        assert secret not in dump
+
+
+def test_unknown_verdict_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="verdict must be one of"):
+        FeedbackStore(tmp_path / "f.db").record("q", "a", "great")  # type: ignore[arg-type]
+
+
+def test_gaps_group_and_count_poor_and_uncovered_questions(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "nested" / "feedback.db")
+    store.log_not_covered("How much does CBT cost?", "Not covered by our content.", "g1")
+    store.log_not_covered("how much does cbt cost", "Not covered by our content.", "g1")
+    store.record("CBT cost how much?", "…", "not_helpful", "no price given", "g1")
+    store.record("Is there parking?", "…", "wrong_passage", "", "g2")
+    store.record("How long is CBT?", "…", "helpful", "", "g1")  # not a gap
+    gaps = store.gaps()
+    assert [(g.count, g.not_covered, g.not_helpful, g.wrong_passage) for g in gaps] == [
+        (3, 2, 1, 0), (1, 0, 0, 1)]
+    assert gaps[0].question in ("How much does CBT cost?", "how much does cbt cost",
+                                "CBT cost how much?")
+    assert gaps[0].comments == ("no price given",)
+    assert gaps[1].question == "Is there parking?"
+    assert len(store.records()) == 5
+
+
+def test_group_key_ignores_case_order_and_filler() -> None:
+    assert group_key("How much does CBT cost?") == group_key("cbt cost, how much")
+    assert group_key("How long is CBT?") != group_key("How long is DBT?")
+
+
+def test_database_sits_beside_the_index_unless_configured(tmp_path: Path) -> None:
+    assert FeedbackSettings().database_for(tmp_path / "index") == tmp_path / "feedback.db"
+    chosen = tmp_path / "elsewhere.db"
+    assert FeedbackSettings(database=chosen).database_for(tmp_path / "index") == chosen
