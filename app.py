@@ -8,10 +8,23 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages import state
 from app_pages.display import ASK, COVERAGE, INDEX, TREATMENTS
 
 st.set_page_config(page_title="Treatment search", page_icon=":material/health_and_safety:",
                    layout="wide")
+if state.sign_in_required():
+    if not state.sign_in_configured():
+        st.error("This app is set to require sign-in (SEARCH_REQUIRE_LOGIN), but no identity "
+                 "provider is configured: add an [auth] section to .streamlit/secrets.toml "
+                 "(see the README, \"Sign-in\").", icon=":material/lock:")
+        st.stop()
+    if not st.user.is_logged_in:
+        st.title("Treatment search")
+        st.write("Sign in with your organisation account to continue.")
+        st.button("Sign in", on_click=st.login, type="primary", icon=":material/login:")
+        st.stop()
+    st.sidebar.button("Sign out", on_click=st.logout, icon=":material/logout:")
 page = st.navigation([
     st.Page(ASK, title="Ask", icon=":material/search:", default=True),
     st.Page(TREATMENTS, title="Treatments A–Z", icon=":material/menu_book:",

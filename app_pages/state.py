@@ -34,6 +34,19 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_known_args(sys.argv[1:])[0]
 
 
+def sign_in_required() -> bool:
+    """SEARCH_REQUIRE_LOGIN=1 (or on/true/yes) puts the app behind Streamlit's OIDC login."""
+    return os.environ.get("SEARCH_REQUIRE_LOGIN", "off").lower() in ("1", "on", "true", "yes")
+
+
+def sign_in_configured() -> bool:
+    """Whether .streamlit/secrets.toml names an identity provider ([auth] section)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: Streamlit raises its own error types
+        return False
+
+
 def index_dir() -> Path:
     return Path(_arguments().index)
 

@@ -237,3 +237,36 @@ def test_reingest_publishes_a_new_generation_and_the_app_switches(
     assert (metrics["Added"], metrics["Documents"]) == ("1", "2")  # status of the new one
     at.switch_page("app_pages/treatments.py").run()
     assert "Sleep therapy" in [p.proto.label for p in at.get("page_link")]
+
+
+def test_sign_in_can_be_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEARCH_REQUIRE_LOGIN", "1")
+    unconfigured = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    unconfigured.run()
+    assert "no identity provider is configured" in unconfigured.error[0].value
+    assert not unconfigured.text_input  # nothing of the app behind it
+
+    def signed(user: dict[str, Any]) -> AppTest:
+        at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+        at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback",
+                              "cookie_secret": "test", "client_id": "x", "client_secret": "y",
+                              "server_metadata_url": "https://id.example/.well-known"}
+        at.user = user
+        at.query_params["q"] = "how long does the walking group last"
+        at.run()
+        return at
+
+    outside = signed({"is_logged_in": False})
+    assert [b.label for b in outside.button] == ["Sign in"]
+    assert not outside.code and not outside.text_input
+    inside = signed({"is_logged_in": True, "email": "staff@harbourside.example"})
+    assert "eight weeks" in inside.code[0].value
+    assert "Sign out" in [b.label for b in inside.sidebar.button]
+
+
+def test_crafted_links_never_reach_files_outside_the_index() -> None:
+    for crafted in ("../../../../etc/passwd", "/etc/passwd", "..%2f..%2fetc%2fpasswd"):
+        at = open_app("app_pages/treatments.py", doc=crafted)
+        shown = " ".join(markdown_bodies(at) + [w.value for w in at.warning])
+        assert "root:" not in shown
+        assert any("not in the index" in w.value for w in at.warning)
