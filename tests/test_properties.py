@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from search import ChunkSettings, QueryError, build_index, open_index
+from search.answer import Answerer
 from search.chunking import chunk_document
 from search.retrieval import Searcher
 from search.structure import build_document, text_blocks
@@ -67,6 +68,11 @@ QUERIES = st.one_of(
                                                                   HealthCheck.function_scoped_fixture])
 @given(query=QUERIES)
 def test_any_query_gets_results_or_a_clear_refusal(searcher: Searcher, query: str) -> None:
+    try:
+        answer = Answerer(searcher).ask(query)
+        assert answer.answered in (True, False) and answer.safety.crisis in (True, False)
+    except QueryError as error:
+        assert str(error)
     for mode in ("dense", "lexical", "hybrid"):
         try:
             hits = searcher.search(query, 5, mode=mode)
