@@ -106,7 +106,7 @@ class Answerer:
             return self._approved_answer(question, approved, hits, safety)
         candidates = self._candidates(hits, vector)
         chosen = self._choose(candidates)
-        confidence = chosen[0].score if chosen else 0.0
+        confidence = max((c.score for c in chosen), default=0.0)
         if not chosen or confidence < self.settings.min_confidence:
             return Answer(question, False, NOT_COVERED, (), (), hits, confidence, False, safety)
         citations = tuple(self._citation(n, c) for n, c in enumerate(chosen, start=1))
@@ -146,7 +146,8 @@ class Answerer:
         return list(found.values())
 
     def _choose(self, candidates: list[_Candidate]) -> list[_Candidate]:
-        """The best sentence and its close rivals from the same document, in page order."""
+        """The best sentence and its close rivals (at most ``max_sentences``), in page
+        order."""
         if not candidates:
             return []
         best = max(candidates, key=lambda c: c.score)
@@ -164,9 +165,7 @@ class Answerer:
                     nxt = min(following, key=lambda c: c.start)
                     if nxt not in chosen and len(chosen) < self.settings.max_sentences:
                         chosen.append(nxt)
-        ordered = sorted(chosen, key=lambda c: c.start)
-        best_first = [best, *(c for c in ordered if c is not best)]
-        return sorted(best_first, key=lambda c: c.start) if best_first else []
+        return sorted(chosen, key=lambda c: c.start)
 
     def _citation(self, n: int, candidate: _Candidate) -> Citation:
         chunk = candidate.hit.chunk

@@ -101,7 +101,7 @@ class AnswerSettings:
     sentence_margin: float = 0.08
     #: Below this confidence the answer is "not covered". Calibrated on the development
     #: questions with ``python -m search calibrate`` (README, "Refusal").
-    min_confidence: float = 0.572
+    min_confidence: float = 0.494
     approved_answers: Path = _DATA / "approved_answers.toml"
     #: Cosine similarity to an approved question needed to return its approved answer.
     approved_threshold: float = 0.86
