@@ -201,9 +201,9 @@ class _Plan:
         for sentence in self.previous.sentences.spans if self.previous else []:
             old_sentences.setdefault(sentence.doc_id, []).append(sentence)
 
-        def keep_old(doc_id: str) -> None:
-            assert old is not None
-            self._keep(old, old_chunks.get(doc_id, []), old_sentences.get(doc_id, []))
+        def keep_old(previous: store.StoredDocument) -> None:
+            doc_id = previous.document.doc_id
+            self._keep(previous, old_chunks.get(doc_id, []), old_sentences.get(doc_id, []))
 
         now = datetime.now(UTC).isoformat(timespec="seconds")
         first_source: dict[str, str] = {}  # fingerprint → the file that brought it
@@ -217,16 +217,16 @@ class _Plan:
                     raise LoadError("duplicate", f"the same content as '{twin}', which is "
                                     "already indexed; remove one of the copies")
                 if old is not None and old.document.fingerprint == fingerprint:
-                    keep_old(file.source)
+                    keep_old(old)
                     self.report.unchanged.append(file.source)
                     continue
                 document = load_document(file.path, file.source, self.settings, data)
                 chunks = chunk_document(document, self._token_counter(), self.settings.chunking)
             except LoadError as error:
-                kept = old is not None
                 if old is not None:  # serve the last good version rather than lose it
-                    keep_old(file.source)
-                self.report.failed.append(Failure(file.source, error.reason, str(error), kept))
+                    keep_old(old)
+                self.report.failed.append(Failure(file.source, error.reason, str(error),
+                                                  kept_previous=old is not None))
                 continue
             finally:
                 if self.progress:
