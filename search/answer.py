@@ -1,11 +1,11 @@
 """Hits → an Answer: verbatim sentences from the best passages, each cited, or a refusal.
 
-The crisis check runs first, on the question alone. An approved answer that matches the
-question closely is returned word for word. Otherwise sentences of the top passages are
-scored against the question with the same model (sentence and passage similarity, half
-each); the best one and any within ``sentence_margin`` of it, from the same document, are
-quoted in document order. When even the best falls below ``min_confidence`` the answer is
-"not covered", with the nearest passages still listed.
+The crisis check runs before retrieval, on the caller's own words. An approved answer that
+matches the question closely is returned word for word. Otherwise the sentences of the top
+passages of the top-ranked document (embedded at ingest) are scored against the question
+(sentence and passage similarity, half each); the best one and any within
+``sentence_margin`` of it are quoted in document order. When the best falls below
+``min_confidence`` the answer is "not covered", with the nearest passages still listed.
 """
 
 from __future__ import annotations
