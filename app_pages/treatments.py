@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import display, state
+from search.documents import BREADCRUMB_SEPARATOR
 from search.index import StoredDocument
 
 _COLUMNS = 2
@@ -42,7 +43,8 @@ def _document_page(stored: StoredDocument) -> None:
     else:
         show_all, requested = True, None
     for section in sections:
-        heading = " › ".join(section.breadcrumb[1:]) or section.heading or "Introduction"
+        heading = (BREADCRUMB_SEPARATOR.join(section.breadcrumb[1:]) or section.heading
+                   or "Introduction")
         body = document.text[section.start:section.end]
         page = document.page_at(section.start)
         chosen = section.slug == requested

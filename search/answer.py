@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from search.approved import ApprovedAnswer, load_approved_answers
 from search.config import AnswerSettings
-from search.documents import Document
+from search.documents import BREADCRUMB_SEPARATOR, Document
 from search.retrieval import Filters, Hit, Searcher, clean_query
 from search.safety import Safety, load_crisis_check
 
@@ -147,20 +147,18 @@ class Answerer:
 
     def _choose(self, candidates: list[_Candidate]) -> list[_Candidate]:
         """The best sentence and its close rivals (at most ``max_sentences``), in page
-        order."""
+        order. All candidates come from one document (``_candidates``)."""
         if not candidates:
             return []
         best = max(candidates, key=lambda c: c.score)
         floor = best.score - self.settings.sentence_margin
-        rivals = sorted((c for c in candidates if c.hit.chunk.doc_id == best.hit.chunk.doc_id
-                         and c.score >= floor), key=lambda c: -c.score)
+        rivals = sorted((c for c in candidates if c.score >= floor), key=lambda c: -c.score)
         chosen = rivals[: self.settings.max_sentences]
         text = self._document(best.hit.chunk.doc_id).text
         # A lead-in such as "Call us free on:" is useless without the line that follows.
         for candidate in list(chosen):
             if text[candidate.start:candidate.end].rstrip().endswith(":"):
-                following = [c for c in candidates if c.hit.chunk.doc_id == best.hit.chunk.doc_id
-                             and c.start > candidate.end]
+                following = [c for c in candidates if c.start > candidate.end]
                 if following:
                     nxt = min(following, key=lambda c: c.start)
                     if nxt not in chosen and len(chosen) < self.settings.max_sentences:
@@ -194,8 +192,7 @@ class Answerer:
         import numpy as np
 
         if self._approved_vectors is None:
-            texts = [self.searcher.expand(q).joined() if self.searcher.settings.expand_dense
-                     else self.searcher.expand(q).text
+            texts = [self.searcher.query_text(self.searcher.expand(q))
                      for item in self.approved for q in item.questions]
             self._approved_vectors = self.searcher.embedder.embed_documents(texts)
         owners = [item for item in self.approved for _ in item.questions]
@@ -221,7 +218,7 @@ class Answerer:
                          None)
             citations = (Citation(
                 1, chunk.chunk_id if chunk else approved.source, document.doc_id,
-                document.source, document.title, " › ".join(section.breadcrumb),
+                document.source, document.title, BREADCRUMB_SEPARATOR.join(section.breadcrumb),
                 document.page_at(section.start), section.start, section.end,
                 document.text[section.start:section.end]),)
         marker = " [1]" if citations else ""

@@ -26,8 +26,6 @@ class Hit:
     rank: int
     score: float
     chunk: Chunk
-    #: Cosine similarity of the query and the passage, when the dense ranker saw it.
-    similarity: float | None = None
     #: Position of the chunk in the index's vector store.
     row: int = -1
 
@@ -94,7 +92,6 @@ class Searcher:
         lexical = self._lexical(expansion, depth, mask) if mode != "dense" else []
         named = self._named_documents(expansion) if mode == "hybrid" else frozenset()
         ranked = self._fuse(dense, lexical, named) if mode == "hybrid" else (dense or lexical)
-        similarity = dict(dense)
         one = self.settings.one_per_section if one_per_section is None else one_per_section
         hits: list[Hit] = []
         seen: set[tuple[str, tuple[str, ...]]] = set()
@@ -104,14 +101,17 @@ class Searcher:
             if one and key in seen:
                 continue
             seen.add(key)
-            hits.append(Hit(len(hits) + 1, score, chunk, similarity.get(row), row))
+            hits.append(Hit(len(hits) + 1, score, chunk, row))
             if len(hits) == k:
                 break
         return hits
 
+    def query_text(self, expansion: Expansion) -> str:
+        """What the model embeds for a query: with the added terms only if expand_dense."""
+        return expansion.joined() if self.settings.expand_dense else expansion.text
+
     def query_vector(self, expansion: Expansion) -> np.ndarray:
-        text = expansion.joined() if self.settings.expand_dense else expansion.text
-        return self.embedder.embed_query(text)
+        return self.embedder.embed_query(self.query_text(expansion))
 
     def _dense(self, expansion: Expansion, depth: int, mask: np.ndarray | None,
                vector: np.ndarray | None) -> list[tuple[int, float]]:
