@@ -2,7 +2,8 @@
 
 The crisis check runs before retrieval, on the caller's own words. An approved answer that
 matches the question closely is returned word for word. Otherwise the sentences of the top
-passages of the top-ranked document (embedded at ingest) are scored against the question
+passages of the top-ranked document (embedded on first use, then kept in a bounded cache;
+embedding them all at ingest would double its cost) are scored against the question
 (sentence and passage similarity, half each); the best one and any within
 ``sentence_margin`` of it are quoted in document order. When the best falls below
 ``min_confidence`` the answer is "not covered", with the nearest passages still listed.
@@ -10,12 +11,14 @@ passages of the top-ranked document (embedded at ingest) are scored against the 
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from search.approved import ApprovedAnswer, load_approved_answers
 from search.config import AnswerSettings
-from search.documents import BREADCRUMB_SEPARATOR, Document
+from search.documents import BREADCRUMB_SEPARATOR, Document, embedding_text
 from search.retrieval import Filters, Hit, Searcher, clean_query
 from search.safety import Safety, load_crisis_check
 
@@ -23,6 +26,8 @@ if TYPE_CHECKING:
     import numpy as np
 
 NOT_COVERED = "Not covered by our content."
+#: Sentence vectors kept per answerer (1.5 KB each): about 30 MB, hundreds of pages' worth.
+SENTENCE_CACHE_SIZE = 20_000
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,8 @@ class Answerer:
         self.crisis = load_crisis_check(self.settings.crisis_guidance, self.settings.safety_file)
         self.approved = load_approved_answers(self.settings.approved_answers)
         self._approved_vectors: np.ndarray | None = None
+        self._sentence_vectors: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def ask(self, question: str, *, mode: str | None = None,
             filters: Filters | None = None) -> Answer:
@@ -138,12 +145,35 @@ class Answerer:
             if not positions:
                 continue
             passage = float(np.dot(self.searcher.snapshot.vectors.reconstruct(hit.row), vector))
-            scores = store.vectors[positions] @ vector
+            scores = self._vectors_of(positions) @ vector
             for position, score in zip(positions, scores, strict=True):
                 span = store.spans[position]
                 found[position] = _Candidate(hit, span.start, span.end,
                                              0.5 * float(score) + 0.5 * passage)
         return list(found.values())
+
+    def _vectors_of(self, positions: list[int]) -> np.ndarray:
+        """Sentence vectors, embedded as the model saw chunks: with their breadcrumb.
+        The app's sessions share one answerer from several threads: hence the lock."""
+        import numpy as np
+
+        cache = self._sentence_vectors
+        with self._cache_lock:
+            found = {p: cache[p] for p in positions if p in cache}
+        missing = [p for p in positions if p not in found]
+        if missing:
+            spans = [self.searcher.snapshot.sentences.spans[p] for p in missing]
+            texts = [embedding_text(s.section, self._document(s.doc_id).text[s.start:s.end])
+                     for s in spans]
+            found.update(zip(missing, self.searcher.embedder.embed_documents(texts),
+                             strict=True))
+        with self._cache_lock:
+            for position in positions:
+                cache[position] = found[position]
+                cache.move_to_end(position)
+            while len(cache) > SENTENCE_CACHE_SIZE:
+                cache.popitem(last=False)
+        return np.vstack([found[p] for p in positions])
 
     def _choose(self, candidates: list[_Candidate]) -> list[_Candidate]:
         """The best sentence and its close rivals (at most ``max_sentences``), in page

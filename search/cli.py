@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from search.config import DEFAULT_MODEL, Settings
+from search.config import BACKENDS, DEFAULT_MODEL, Settings
 from search.errors import QueryError, SearchError
 
 
@@ -27,13 +27,14 @@ def ingest_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--index", required=True, metavar="DIR", help="index folder to publish")
     parser.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME_OR_PATH",
                         help=f"sentence-transformers model (default: bundled {DEFAULT_MODEL})")
+    _backend_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
 
     from search.ingestion import build_index
 
     try:
-        settings = Settings(model=args.model)
+        settings = Settings(model=args.model, backend=args.backend)
         with _progress_bars(sys.stderr) as progress:
             report = build_index(args.paths, args.index, settings, progress=progress)
     except SearchError as error:
@@ -58,8 +59,8 @@ def _print_report(report: Any) -> None:
     for failure in report.failed:
         kept = " (the previous version is still served)" if failure.kept_previous else ""
         print(f"    {failure.source}: {failure.reason}: {failure.message}{kept}")
-    print(f"  chunks {report.chunks} ({report.chunks_embedded} embedded this run), quotable "
-          f"sentences {report.sentences} ({report.sentences_embedded} embedded)")
+    print(f"  chunks {report.chunks} ({report.chunks_embedded} embedded this run), "
+          f"quotable sentences {report.sentences}")
 
 
 class _progress_bars:
@@ -138,14 +139,21 @@ def _common(command: argparse.ArgumentParser,
                          help=f"ranker (default: {Settings().retrieval.mode})")
     command.add_argument("--model", default=None, metavar="NAME_OR_PATH",
                          help="model to query with (default: the one the index was built with)")
+    _backend_argument(command)
     command.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _backend_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=BACKENDS, default=Settings.backend,
+                        help="how to run the model: the ONNX export (made once, with torch) "
+                        "or torch; both give the same vectors (default: %(default)s)")
 
 
 def _run(args: argparse.Namespace) -> int:
     from search.answer import Answerer
     from search.retrieval import Filters, open_searcher
 
-    settings = Settings()
+    settings = Settings(backend=args.backend)
     searcher = open_searcher(args.index, settings, model=args.model)
     if args.command == "eval":
         return _evaluate(searcher, Answerer(searcher, settings.answer), args)

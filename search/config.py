@@ -17,6 +17,8 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 #: all-MiniLM-L6-v2 silently truncates past this many word pieces.
 DEFAULT_MAX_SEQ_TOKENS = 256
+#: How the embedding model can be run (see Settings.backend).
+BACKENDS = ("auto", "onnx", "torch")
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,11 @@ class Settings:
     chunking: ChunkSettings = field(default_factory=ChunkSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
+    #: How the model runs: "auto" (ONNX Runtime, exported from torch once per machine;
+    #: torch for a model that cannot be exported), "onnx" or "torch". Same vectors.
+    backend: str = "auto"
+    #: Where ONNX exports are kept; None: $XDG_CACHE_HOME or ~/.cache, treatment-search/.
+    model_cache: Path | None = None
     #: Texts per forward pass while ingesting.
     batch_size: int = 32
     #: Passages returned by a search unless the caller asks otherwise.
@@ -217,6 +224,9 @@ class Settings:
         for name, value in positive.items():
             if value < 1:
                 raise ConfigError(f"{name} must be at least 1, got {value}")
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, "
+                              f"got {self.backend!r}")
         if self.pdf_timeout_seconds <= 0:
             raise ConfigError(
                 f"pdf_timeout_seconds must be positive, got {self.pdf_timeout_seconds}"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,7 +120,7 @@ class SentenceTransformerEmbedder:
         transformers_logging.disable_progress_bar()  # no "Loading weights" bar per start
 
         try:
-            self._model = SentenceTransformer(source.location, device="cpu",
+            self.model = SentenceTransformer(source.location, device="cpu",
                                               local_files_only=True)
         except Exception as error:  # OSError, ValueError, HF errors: all mean "not here"
             raise ModelNotAvailableError(
@@ -128,11 +130,11 @@ class SentenceTransformerEmbedder:
             ) from error
         self.name = source.name
         self.batch_size = batch_size
-        dimension = self._model.get_embedding_dimension()
+        dimension = self.model.get_embedding_dimension()
         if dimension is None:
             raise ModelNotAvailableError(f"Model '{source.name}' does not report a dimension")
         self.dimension = int(dimension)
-        self.max_seq_tokens = int(self._model.max_seq_length or 0)
+        self.max_seq_tokens = int(self.model.max_seq_length or 0)
 
     def embed_documents(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
@@ -156,7 +158,7 @@ class SentenceTransformerEmbedder:
     def _encode(self, texts: list[str]) -> np.ndarray:
         import numpy as np
 
-        vectors = self._model.encode(
+        vectors = self.model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=False,
         )
@@ -164,17 +166,46 @@ class SentenceTransformerEmbedder:
 
 
 def set_threads(count: int) -> None:
-    """Pin torch's and FAISS's pools: left alone they fight (≈30× slower queries here)."""
+    """Pin FAISS's pool, and torch's when torch is in use: left alone they fight (≈30×
+    slower queries here). ONNX Runtime sessions take their thread count when built."""
     import faiss
-    import torch
 
-    torch.set_num_threads(count)
     faiss.omp_set_num_threads(count)
+    if "torch" in sys.modules:  # never import torch just to configure it
+        sys.modules["torch"].set_num_threads(count)
+
+
+def default_model_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "treatment-search"
 
 
 @functools.cache
-def load_embedder(model: str, batch_size: int = 32) -> SentenceTransformerEmbedder:
-    """The embedder for ``model``, built once per process."""
-    return SentenceTransformerEmbedder(resolve_model(model), batch_size)
+def load_embedder(model: str, batch_size: int = 32, *, backend: str = "auto",
+                  threads: int = 1, cache: Path | None = None) -> Embedder:
+    """The embedder for ``model``, built once per process.
+
+    ``backend``: "torch" runs sentence-transformers; "onnx" runs the ONNX export and
+    fails if there is none; "auto" runs the export, making it first (with torch, once per
+    machine) if needed, and falls back to torch for a model that cannot be exported.
+    """
+    source = resolve_model(model)
+    if backend == "torch":
+        return SentenceTransformerEmbedder(source, batch_size)
+    from search.onnx_embedding import OnnxEmbedder, OnnxExportError, export_model, find_export
+
+    cache = cache or default_model_cache()
+    export = find_export(source, cache)
+    if export is None and backend == "onnx":
+        raise OnnxExportError(
+            f"Model '{source.name}' has no ONNX export in {cache}: run an ingest with the "
+            "default backend once, or set backend to \"torch\"")
+    if export is None:
+        reference = SentenceTransformerEmbedder(source, batch_size)
+        try:
+            export = export_model(source, cache, reference)
+        except (OnnxExportError, ImportError, OSError, RuntimeError) as error:
+            warnings.warn(f"Serving '{source.name}' with torch: {error}", stacklevel=2)
+            return reference
+    return OnnxEmbedder(source, export, threads=threads, batch_size=batch_size)
 
 

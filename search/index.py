@@ -12,7 +12,7 @@ Layout (plain files, no pickle)::
         documents.jsonl        one loaded document per line: text, sections, pages
         lexical/               BM25 arrays and vocabulary (bm25s), over the same chunks
         sentences.jsonl        quotable sentences: [doc_id, start, end, content hash]
-        sentences.npy          their normalised vectors (answers score sentences with them)
+                               (embedded when an answer needs them, not at ingest)
 
 A generation is written under a ``.tmp-`` name, fsynced, renamed, and only then does
 CURRENT point at it, so a crash at any moment leaves the served generation whole.
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     import faiss
     import numpy as np
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 POINTER = "CURRENT"
 LOCK_FILE = ".ingest.lock"
 GENERATION_PREFIX = "gen-"
@@ -84,11 +84,10 @@ class Manifest:
 
 
 class SentenceStore:
-    """Quotable sentences and their vectors, found by document and character range."""
+    """Quotable sentences, found by document and character range."""
 
-    def __init__(self, spans: list[SentenceSpan], vectors: np.ndarray) -> None:
+    def __init__(self, spans: list[SentenceSpan]) -> None:
         self.spans = spans
-        self.vectors = vectors
         self._by_doc: dict[str, list[int]] = {}
         for position, span in enumerate(spans):
             self._by_doc.setdefault(span.doc_id, []).append(position)
@@ -199,18 +198,14 @@ def check_model(manifest: Manifest, index_dir: Path, model: str, dimension: int 
 def publish(
     index_dir: Path, manifest: Manifest, documents: list[StoredDocument], chunks: list[Chunk],
     vectors: np.ndarray, sentences: list[SentenceSpan] | None = None,
-    sentence_vectors: np.ndarray | None = None,
 ) -> str:
     """Write a complete new generation beside the served one and switch CURRENT to it."""
     import faiss
     import numpy as np
 
     sentences = sentences or []
-    if sentence_vectors is None:
-        sentence_vectors = np.zeros((0, manifest.dimension), dtype=np.float32)
-    if len(vectors) != len(chunks) or len(sentence_vectors) != len(sentences):
-        raise ValueError(f"{len(vectors)} vectors for {len(chunks)} chunks, "
-                         f"{len(sentence_vectors)} for {len(sentences)} sentences")
+    if len(vectors) != len(chunks):
+        raise ValueError(f"{len(vectors)} vectors for {len(chunks)} chunks")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     name = f"{GENERATION_PREFIX}{stamp}-{uuid.uuid4().hex[:8]}"
     temporary = index_dir / f"{TEMP_PREFIX}{name}"
@@ -225,8 +220,6 @@ def publish(
     lexical.build(temporary / lexical.FOLDER, [c.embedding_text for c in chunks])
     _write_lines(temporary / "sentences.jsonl",
                  ({"s": [x.doc_id, x.start, x.end, x.content_hash]} for x in sentences))
-    np.save(temporary / "sentences.npy", np.asarray(sentence_vectors, dtype=np.float32),
-            allow_pickle=False)
     final = Manifest(**{**asdict(manifest), "generation": name,
                         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                         "chunk_count": len(chunks)})
@@ -310,8 +303,6 @@ def _stored_document_from_json(record: dict[str, Any]) -> StoredDocument:
 
 
 def _read_sentences(folder: Path, documents: dict[str, StoredDocument]) -> SentenceStore:
-    import numpy as np
-
     spans: list[SentenceSpan] = []
     sections = {doc_id: stored.document.sections for doc_id, stored in documents.items()}
     starts = {doc_id: [s.start for s in found] for doc_id, found in sections.items()}
@@ -320,10 +311,7 @@ def _read_sentences(folder: Path, documents: dict[str, StoredDocument]) -> Sente
         # The sentence belongs to the last section starting at or before it.
         owner = sections[doc_id][max(0, bisect_right(starts[doc_id], start) - 1)]
         spans.append(SentenceSpan(doc_id, owner.breadcrumb, start, end, digest))
-    vectors = np.load(folder / "sentences.npy", allow_pickle=False)
-    if len(vectors) != len(spans):
-        raise ValueError(f"{len(vectors)} sentence vectors for {len(spans)} sentences")
-    return SentenceStore(spans, vectors)
+    return SentenceStore(spans)
 
 
 def _lines(path: Path) -> Iterator[str]:

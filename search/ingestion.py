@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from search import index as store
 from search.chunking import TokenCounter, chunk_document, quotable_sentences
 from search.config import Settings
-from search.documents import Chunk, SentenceSpan, embedding_text, file_fingerprint
+from search.documents import Chunk, SentenceSpan, file_fingerprint
 from search.embedding import Embedder, load_embedder, load_token_counter, resolve_model
 from search.errors import IndexError_, LoadError
 from search.failpoints import pause_point
@@ -52,8 +52,6 @@ class IngestReport:
     chunks: int = 0
     sentences: int = 0
     chunks_embedded: int = 0
-    #: Quotable sentences embedded this run (answers score sentences with them).
-    sentences_embedded: int = 0
     published: bool = False
     generation: str = ""
     #: Why nothing could be published, when ``published`` is False and it should have been.
@@ -145,7 +143,7 @@ def build_index(
         report.chunks, report.sentences = len(plan.chunks), len(plan.sentences)
         if not plan.changed():
             return report
-        vectors, sentence_vectors = plan.embed(embedder)
+        vectors = plan.embed(embedder)
         dimension = int(vectors.shape[1])
         manifest = store.Manifest(
             model=plan.model, dimension=dimension, chunking=asdict(settings.chunking),
@@ -153,7 +151,7 @@ def build_index(
             chunk_count=len(plan.chunks), max_seq_tokens=plan.max_seq_tokens,
         )
         report.generation = store.publish(index_dir, manifest, plan.stored, plan.chunks, vectors,
-                                          plan.sentences, sentence_vectors)
+                                          plan.sentences)
         report.published = True
     return report
 
@@ -249,8 +247,10 @@ class _Plan:
             self._counter = load_token_counter(self.settings.model)
         return self._counter
 
-    def embed(self, embedder: Embedder | None) -> tuple[np.ndarray, np.ndarray]:
-        """Vectors for every chunk and sentence, reused by content hash where unchanged."""
+    def embed(self, embedder: Embedder | None) -> np.ndarray:
+        """Vectors for every chunk, reused by content hash where unchanged. Quotable
+        sentences are embedded when an answer needs them: at ingest they would double
+        the embedding work (MedQuAD has 6.5 sentences per chunk)."""
         import numpy as np
 
         reusable: dict[str, np.ndarray] = {}
@@ -259,18 +259,10 @@ class _Plan:
             if old.chunks:
                 reusable.update(zip((c.content_hash for c in old.chunks), old.chunk_vectors(),
                                     strict=True))
-            reusable.update(zip((s.content_hash for s in old.sentences.spans),
-                                old.sentences.vectors, strict=True))
         texts: dict[str, str] = {}
         for chunk in self.chunks:
             if chunk.content_hash not in reusable:
                 texts[chunk.content_hash] = chunk.embedding_text
-        new_chunks = len(texts)
-        document_texts = {d.document.doc_id: d.document.text for d in self.stored}
-        for sentence in self.sentences:
-            if sentence.content_hash not in reusable and sentence.content_hash not in texts:
-                quote = document_texts[sentence.doc_id][sentence.start:sentence.end]
-                texts[sentence.content_hash] = embedding_text(sentence.section, quote)
         dimension = self.previous.manifest.dimension if self.previous else 0
         if texts or not reusable:
             embedder = embedder or self._load_embedder()
@@ -287,20 +279,17 @@ class _Plan:
 
             fresh = embedder.embed_documents(list(texts.values()), advance)
             reusable.update(zip(texts, fresh, strict=True))
-            self.report.chunks_embedded = new_chunks
-            self.report.sentences_embedded = len(texts) - new_chunks
+            self.report.chunks_embedded = len(texts)
 
-        def stack(hashes: list[str]) -> np.ndarray:
-            if not hashes:
-                return np.zeros((0, dimension), dtype=np.float32)
-            return np.vstack([reusable[h] for h in hashes]).astype(np.float32)
-
-        return (stack([c.content_hash for c in self.chunks]),
-                stack([s.content_hash for s in self.sentences]))
+        if not self.chunks:
+            return np.zeros((0, dimension), dtype=np.float32)
+        return np.vstack([reusable[c.content_hash] for c in self.chunks]).astype(np.float32)
 
     def _load_embedder(self) -> Embedder:
         from search.embedding import set_threads
 
-        embedder = load_embedder(self.settings.model, self.settings.batch_size)
-        set_threads(self.settings.ingest_threads)
+        settings = self.settings
+        embedder = load_embedder(settings.model, settings.batch_size, backend=settings.backend,
+                                 threads=settings.ingest_threads, cache=settings.model_cache)
+        set_threads(settings.ingest_threads)
         return embedder

@@ -65,10 +65,10 @@ def test_no_pickle_only_plain_files(tmp_path: Path) -> None:
     name = publish(tmp_path)
     files = sorted(p.name for p in (tmp_path / name).iterdir())
     assert files == ["chunks.jsonl", "documents.jsonl", "lexical", "manifest.json",
-                     "sentences.jsonl", "sentences.npy", "vectors.faiss"]
+                     "sentences.jsonl", "vectors.faiss"]
     lexical_files = {p.suffix for p in (tmp_path / name / "lexical").iterdir()}
     assert lexical_files == {".json", ".npy"}
-    assert json.loads((tmp_path / name / "manifest.json").read_text())["schema_version"] == 2
+    assert json.loads((tmp_path / name / "manifest.json").read_text())["schema_version"] == 3
 
 
 def test_a_missing_index_says_how_to_build_one(tmp_path: Path) -> None:
