@@ -31,6 +31,7 @@ def _status(manifest: Manifest, answerer: Answerer | None) -> None:
     store = state.feedback_store()
     rows = {
         "Model": manifest.model,
+        "Vector search": manifest.vector_index,
         "Built at": display.when(manifest.built_at),
         "Generation": manifest.generation,
         "Index folder": str(state.index_dir().resolve()),

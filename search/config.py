@@ -17,6 +17,9 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 #: all-MiniLM-L6-v2 silently truncates past this many word pieces.
 DEFAULT_MAX_SEQ_TOKENS = 256
+#: Chunks from which the index is approximate (IVF-Flat) rather than exact: see
+#: Settings.approximate_from.
+DEFAULT_APPROXIMATE_FROM = 100_000
 #: How the embedding model can be run (see Settings.backend).
 BACKENDS = ("auto", "onnx", "torch")
 
@@ -189,6 +192,10 @@ class Settings:
     backend: str = "auto"
     #: Where ONNX exports are kept; None: $XDG_CACHE_HOME or ~/.cache, treatment-search/.
     model_cache: Path | None = None
+    #: From this many chunks the vector index is IVF-Flat (recall@10 0.99 at nprobe 64)
+    #: instead of exact search, whose single-thread p95 grows past 10 ms there
+    #: (bench/scale.py; README "Benchmarks").
+    approximate_from: int = DEFAULT_APPROXIMATE_FROM
     #: Texts per forward pass while ingesting.
     batch_size: int = 32
     #: Passages returned by a search unless the caller asks otherwise.
@@ -217,6 +224,7 @@ class Settings:
             "k": self.k,
             "ingest_threads": self.ingest_threads,
             "query_threads": self.query_threads,
+            "approximate_from": self.approximate_from,
             "max_file_bytes": self.max_file_bytes,
             "pdf_max_pages": self.pdf_max_pages,
             "pdf_memory_bytes": self.pdf_memory_bytes,

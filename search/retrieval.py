@@ -12,6 +12,7 @@ from search.config import RetrievalSettings, Settings
 from search.documents import Chunk
 from search.embedding import Embedder, load_embedder, resolve_model, set_threads
 from search.errors import QueryError
+from search.vectors import search_vectors
 from search.vocabulary import Expansion, load_vocabulary
 
 if TYPE_CHECKING:
@@ -115,22 +116,11 @@ class Searcher:
 
     def _dense(self, expansion: Expansion, depth: int, mask: np.ndarray | None,
                vector: np.ndarray | None) -> list[tuple[int, float]]:
-        import faiss
         import numpy as np
 
-        vectors = self.snapshot.vectors
-        count = min(depth, vectors.ntotal)
-        if count == 0:
-            return []
-        query = (vector if vector is not None else self.query_vector(expansion)).reshape(1, -1)
-        params = None
-        if mask is not None:
-            allowed = np.flatnonzero(mask).astype("int64")
-            if not len(allowed):
-                return []
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))  # type: ignore[call-arg]
-        scores, rows = vectors.search(query, count, params=params)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+        query = vector if vector is not None else self.query_vector(expansion)
+        allowed = None if mask is None else np.flatnonzero(mask).astype("int64")
+        return search_vectors(self.snapshot.vectors, query, depth, allowed)
 
     def _lexical(self, expansion: Expansion, depth: int,
                  mask: np.ndarray | None) -> list[tuple[int, float]]:

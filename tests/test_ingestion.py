@@ -52,6 +52,7 @@ def test_reingest_embeds_only_what_changed(good_corpus: Path, tmp_path: Path, em
     same = build_index([good_corpus], index, embedder=counting)
     assert (same.published, counting.embedded, same.exit_code) == (False, 0, 0)
     assert sorted(same.unchanged) == sorted(first.added)
+    assert (same.chunks, same.sentences) == (first.chunks, first.sentences)
 
     page = good_corpus / "sleep-therapy.md"
     page.write_text(page.read_text().replace("15 working days", "5 working days"))
@@ -111,3 +112,22 @@ def test_folder_notes_are_not_ingested(good_corpus: Path, tmp_path: Path, embedd
     (good_corpus / "README.md").write_text("# About this folder\n\nNot a treatment page.\n")
     report = build_index([good_corpus], tmp_path / "index", Settings(), embedder=embedder)
     assert "README.md" not in report.added
+
+
+def test_past_the_threshold_the_index_is_approximate_and_answers_alike(  # type: ignore[no-untyped-def]
+        good_corpus: Path, tmp_path: Path, embedder) -> None:
+    from search.retrieval import Filters
+
+    exact = build_index([good_corpus], tmp_path / "exact", embedder=embedder)
+    approximate = build_index([good_corpus], tmp_path / "ivf", Settings(approximate_from=2),
+                              embedder=embedder)
+    assert exact.chunks == approximate.chunks > 2
+    assert open_index(tmp_path / "exact").manifest.vector_index == "exact (IndexFlatIP)"
+    assert open_index(tmp_path / "ivf").manifest.vector_index.startswith("IVF-Flat")
+    searchers = [Searcher(open_index(tmp_path / name), embedder) for name in ("exact", "ivf")]
+    query = "how long is the wait for a first sleep appointment"
+    exact_hits, ivf_hits = (s.search(query, k=5, mode="dense") for s in searchers)
+    assert [h.chunk.chunk_id for h in ivf_hits] == [h.chunk.chunk_id for h in exact_hits]
+    only = Filters(frozenset({"walking-group.txt"}), ())
+    filtered = searchers[1].search(query, k=5, mode="dense", filters=only)
+    assert filtered and {h.chunk.doc_id for h in filtered} == {"walking-group.txt"}
