@@ -9,7 +9,7 @@ PORT ?= 8501
 # This machine keeps the CPU build of torch on disk; elsewhere pip uses PyPI as usual.
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 
-.PHONY: install run ingest test test-fast lint clean bench
+.PHONY: install run ingest test test-fast lint clean bench bench-full
 
 install: $(STAMP)
 
@@ -41,9 +41,23 @@ browser-deps:
 	else echo "No apt-get here: install Chromium and chromedriver, or the browser test skips"; fi
 
 # Benchmarks are run by hand, never by the tests (figures and ratios in the README).
+# `make bench`: quick mode, the first 500 MedQuAD pages (about 25 min on 2 cores);
+# `make bench-full`: all 5,489 pages and 1,000,000 vectors (hours).
+BENCH_WORK := bench/results/medquad
 bench: ingest
-	$(BIN)/python bench/queries.py --index $(INDEX) --questions eval/questions.jsonl --n 1000
+	$(BIN)/python bench/ingest.py --quick --profile --keep $(BENCH_WORK)
+	$(BIN)/python bench/queries.py --index $(BENCH_WORK)/index \
+		--questions $(BENCH_WORK)/medquad/questions.jsonl --paraphrases eval/medquad_reworded.jsonl
 	$(BIN)/python bench/cold_start.py --index $(INDEX) --repeat 3
+	$(BIN)/python bench/embedding.py --chunks $(BENCH_WORK)/index
+	$(BIN)/python bench/scale.py --quick
+
+bench-full: ingest
+	$(BIN)/python bench/ingest.py --keep $(BENCH_WORK)
+	$(BIN)/python bench/ingest.py --reingest-only
+	$(BIN)/python bench/queries.py --index $(BENCH_WORK)/index \
+		--questions $(BENCH_WORK)/medquad/questions.jsonl --paraphrases eval/medquad_reworded.jsonl
+	$(BIN)/python bench/scale.py
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not model and not browser"

@@ -4,20 +4,22 @@
 
 Each figure is the median wall time of fresh processes. The baseline is a bare script that
 imports sentence-transformers and FAISS, loads the bundled model and answers one query
-with encode + search (the least any such tool pays). Writes bench/results/cold_start.json.
+with encode + search (the least any such tool pays). ``ask`` is measured on both model
+paths: the ONNX export (the default once made) and torch. Writes
+bench/results/cold_start.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 from statistics import median
 
-RESULTS = Path(__file__).resolve().parent / "results"
+import machine  # bench/machine.py: scripts run from bench/ find it first
+
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "how long does CBT take"
 
@@ -51,6 +53,8 @@ def main() -> None:
     rows = {
         "python itself": wall([*python, "pass"], args.repeat),
         "import search (no torch)": wall([*python, "import search"], args.repeat),
+        "import onnxruntime + tokenizers": wall([*python, "import onnxruntime, tokenizers"],
+                                                args.repeat),
         "import torch": wall([*python, "import torch"], args.repeat),
         "import transformers (with torch)": wall([*python, "import torch, transformers"],
                                                  args.repeat),
@@ -59,16 +63,18 @@ def main() -> None:
         "baseline: bare encode + FAISS, first answer": wall(
             [*python, BASELINE.format(vectors=str(generation / "vectors.faiss"),
                                       question=QUESTION)], args.repeat),
-        "python -m search ask, first answer": wall(
-            [sys.executable, "-m", "search", "ask", QUESTION, "--index", args.index],
-            args.repeat),
+        "python -m search ask, first answer (ONNX)": wall(
+            [sys.executable, "-m", "search", "ask", QUESTION, "--index", args.index,
+             "--backend", "onnx"], args.repeat),
+        "python -m search ask, first answer (torch)": wall(
+            [sys.executable, "-m", "search", "ask", QUESTION, "--index", args.index,
+             "--backend", "torch"], args.repeat),
     }
     base = rows["baseline: bare encode + FAISS, first answer"]
     print(f"{'':<46}{'seconds':>9}{'vs baseline':>13}")
     for name, seconds in rows.items():
         print(f"{name:<46}{seconds:>9}{seconds / base:>12.2f}x")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "cold_start.json").write_text(json.dumps(rows, indent=2))
+    print(f"wrote {machine.write('cold_start', {'seconds': rows, 'target_seconds': 5.0})}")
 
 
 if __name__ == "__main__":
