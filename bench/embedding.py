@@ -65,14 +65,15 @@ def paths(work: Path) -> list[Candidate]:
     return [
         Candidate("torch, batch 32 (baseline)", torch(32), 2),
         Candidate("torch, batch 16", torch(16), 2),
-        Candidate("torch, batch 64", torch(64), 2),
-        Candidate("torch, batch 32, 1 thread", torch(32), 1),
-        Candidate("onnx fp32, batch 32, length-sorted (adopted)", onnx(export, 2), 2),
-        Candidate("onnx fp32, batch 32, unsorted", lambda: Unsorted(onnx(export, 2)()), 2),
+        Candidate("torch, batch 8", torch(8), 2),
+        Candidate("torch, batch 16, 1 thread", torch(16), 1),
+        Candidate("onnx fp32, batch 32", onnx(export, 2, 32), 2),
+        Candidate("onnx fp32, batch 16", onnx(export, 2, 16), 2),
         Candidate("onnx fp32, batch 8", onnx(export, 2, 8), 2),
-        Candidate("onnx fp32, batch 32, 1 thread", onnx(export, 1), 1),
-        Candidate("onnx int8 (dynamic, per-channel)", onnx(int8, 2), 2),
-        Candidate("onnx fp32, truncated at 128 tokens", onnx(short, 2), 2),
+        Candidate("onnx fp32, batch 16, unsorted", lambda: Unsorted(onnx(export, 2, 16)()), 2),
+        Candidate("onnx fp32, batch 16, 1 thread", onnx(export, 1, 16), 1),
+        Candidate("onnx int8 (dynamic, per-channel), batch 16", onnx(int8, 2, 16), 2),
+        Candidate("onnx fp32, batch 16, truncated at 128 tokens", onnx(short, 2, 16), 2),
     ]
 
 

@@ -156,11 +156,15 @@ def main() -> None:
     parser.add_argument("--reingest-only", action="store_true",
                         help="time re-ingest on an index built with stand-in vectors")
     parser.add_argument("--profile", action="store_true", help="add a cProfile of the ingest")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="the baseline's encode batch size (default: the ingest's own)")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="leave the pages and the index in DIR (for bench/queries.py)")
     args = parser.parse_args()
 
+    from search.config import Settings
+
+    batch_size = args.batch_size or Settings().batch_size
     limit = 500 if args.quick else None
     result: dict = {"pages_limit": limit}
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
@@ -174,7 +178,7 @@ def main() -> None:
             subprocess.run([sys.executable, "-c", STAND_IN, str(pages), str(index)], cwd=ROOT,
                            check=True, capture_output=True)
         else:
-            result["ingest"] = build_and_baseline(pages, index, args.batch_size)
+            result["ingest"] = build_and_baseline(pages, index, batch_size)
         result["reingest"] = reingest(pages, index)
         if args.profile:
             result["profile"] = profile(pages, work)
@@ -188,7 +192,7 @@ def build_and_baseline(pages: Path, index: Path, batch_size: int) -> dict:
     encode = json.loads(baseline.output.strip().splitlines()[-1])
     chunks = report["chunks"]
     return {
-        "chunks": chunks, "sentences": report["sentences"],
+        "chunks": chunks, "sentences": report["sentences"], "batch_size": batch_size,
         "pipeline": {**asdict(built), "output": None,
                      "chunks_per_second": round(chunks / built.wall_seconds, 1)},
         "baseline": {**asdict(baseline), "output": None,

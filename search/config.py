@@ -19,7 +19,9 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_MAX_SEQ_TOKENS = 256
 #: Chunks from which the index is approximate (IVF-Flat) rather than exact: see
 #: Settings.approximate_from.
-DEFAULT_APPROXIMATE_FROM = 100_000
+DEFAULT_APPROXIMATE_FROM = 50_000
+#: Texts per forward pass (see Settings.batch_size).
+DEFAULT_BATCH_SIZE = 8
 #: How the embedding model can be run (see Settings.backend).
 BACKENDS = ("auto", "onnx", "torch")
 
@@ -192,12 +194,14 @@ class Settings:
     backend: str = "auto"
     #: Where ONNX exports are kept; None: $XDG_CACHE_HOME or ~/.cache, treatment-search/.
     model_cache: Path | None = None
-    #: From this many chunks the vector index is IVF-Flat (recall@10 0.99 at nprobe 64)
-    #: instead of exact search, whose single-thread p95 grows past 10 ms there
-    #: (bench/scale.py; README "Benchmarks").
+    #: From this many chunks the vector index is IVF-Flat instead of exact. bench/scale.py:
+    #: exact search's single-thread p95 passes 10 ms (a third of the search budget) near
+    #: 47,000-77,000 vectors; IVF-Flat at nprobe 64 keeps recall@10 at 0.995 for 3.7 ms
+    #: p95 at a million, where exact takes 187 ms. README "Benchmarks".
     approximate_from: int = DEFAULT_APPROXIMATE_FROM
-    #: Texts per forward pass while ingesting.
-    batch_size: int = 32
+    #: Texts per forward pass (length-sorted batches). bench/embedding.py on 2 cores:
+    #: 8 embeds 23 MedQuAD chunks/s, 16 embeds 22, 32 embeds 19 (same vectors).
+    batch_size: int = DEFAULT_BATCH_SIZE
     #: Passages returned by a search unless the caller asks otherwise.
     k: int = 5
     #: Torch threads while ingesting (both cores) and while serving queries (one:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from search.config import DEFAULT_MODEL
+from search.config import DEFAULT_BATCH_SIZE, DEFAULT_MODEL
 from search.errors import ModelNotAvailableError
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ def load_token_counter(model: str) -> WordPieceCounter:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model on the CPU, loaded once."""
 
-    def __init__(self, source: ModelSource, batch_size: int = 32) -> None:
+    def __init__(self, source: ModelSource, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -180,7 +180,7 @@ def default_model_cache() -> Path:
 
 
 @functools.cache
-def load_embedder(model: str, batch_size: int = 32, *, backend: str = "auto",
+def load_embedder(model: str, batch_size: int = DEFAULT_BATCH_SIZE, *, backend: str = "auto",
                   threads: int = 1, cache: Path | None = None) -> Embedder:
     """The embedder for ``model``, built once per process.
 

@@ -77,6 +77,8 @@ class Manifest:
     documents: dict[str, str]  # doc_id → file fingerprint
     chunk_count: int
     sentence_count: int = 0
+    #: Files that failed to load: source → fingerprint, reason, message, kept_previous.
+    failures: dict[str, dict[str, Any]] = field(default_factory=dict)
     generation: str = ""
     built_at: str = ""
     max_seq_tokens: int = 0

@@ -151,7 +151,7 @@ def build_index(
             model=plan.model, dimension=dimension, chunking=asdict(settings.chunking),
             documents={d.document.doc_id: d.document.fingerprint for d in plan.stored},
             chunk_count=len(plan.chunks), sentence_count=len(plan.sentences),
-            max_seq_tokens=plan.max_seq_tokens,
+            max_seq_tokens=plan.max_seq_tokens, failures=plan.failed_files(),
         )
         report.generation = store.publish(index_dir, manifest, plan.stored, plan.chunks, vectors,
                                           plan.sentences,
@@ -174,7 +174,9 @@ def _nothing_changed(files: list[SourceFile], index_dir: Path, settings: Setting
         manifest = store.read_manifest(index_dir)
     except IndexError_:
         return False
-    built = manifest.documents
+    # A file that failed last time is "unchanged" while its bytes are the ones that failed.
+    built = {**manifest.documents,
+             **{source: f["fingerprint"] for source, f in manifest.failures.items()}}
     same_setup = (manifest.model == resolve_model(settings.model).name
                   and manifest.chunking == asdict(settings.chunking))
     if not same_setup or sorted(built) != [f.source for f in files]:
@@ -186,7 +188,9 @@ def _nothing_changed(files: list[SourceFile], index_dir: Path, settings: Setting
             return False
         if file_fingerprint(data) != built[file.source]:
             return False
-    report.unchanged = [f.source for f in files]
+    report.unchanged = [f.source for f in files if f.source not in manifest.failures]
+    report.failed = [Failure(source, f["reason"], f["message"], f["kept_previous"])
+                     for source, f in sorted(manifest.failures.items())]
     report.chunks, report.sentences = manifest.chunk_count, manifest.sentence_count
     return True
 
@@ -220,6 +224,8 @@ class _Plan:
         self.chunks: list[Chunk] = []
         self.sentences: list[SentenceSpan] = []
         self._counter: TokenCounter | None = None
+        #: The bytes of each file that failed to load (source → fingerprint).
+        self._failed_bytes: dict[str, str] = {}
 
     def changed(self) -> bool:
         r = self.report
@@ -242,6 +248,7 @@ class _Plan:
         first_source: dict[str, str] = {}  # fingerprint → the file that brought it
         for done, file in enumerate(files, start=1):
             old = old_docs.get(file.source)
+            fingerprint = None
             try:
                 data = read_file(file.path, self.settings.max_file_bytes)
                 fingerprint = file_fingerprint(data)
@@ -260,6 +267,8 @@ class _Plan:
                     keep_old(old)
                 self.report.failed.append(Failure(file.source, error.reason, str(error),
                                                   kept_previous=old is not None))
+                if fingerprint is not None:
+                    self._failed_bytes[file.source] = fingerprint
                 continue
             finally:
                 if self.progress:
@@ -270,6 +279,17 @@ class _Plan:
             (self.report.updated if old is not None else self.report.added).append(file.source)
         seen = {f.source for f in files}
         self.report.removed = sorted(doc_id for doc_id in old_docs if doc_id not in seen)
+
+    def failed_files(self) -> dict[str, dict[str, object]]:
+        """What the manifest keeps of this run's failures, so that a later re-ingest
+        of the same bytes can report them without opening the index: only when every
+        failure's bytes are known (a file that could not be read goes the full way)."""
+        failures = self.report.failed
+        if any(f.source not in self._failed_bytes for f in failures):
+            return {}
+        return {f.source: {"fingerprint": self._failed_bytes[f.source], "reason": f.reason,
+                           "message": f.message, "kept_previous": f.kept_previous}
+                for f in failures}
 
     def _keep(self, stored: store.StoredDocument, chunks: list[Chunk],
               sentences: list[SentenceSpan]) -> None:

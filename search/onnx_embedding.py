@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from search.config import DEFAULT_BATCH_SIZE
 from search.errors import ModelNotAvailableError
 
 if TYPE_CHECKING:
@@ -146,7 +147,7 @@ class OnnxEmbedder:
     """An exported model on ONNX Runtime: tokenizer.json → transformer → pooling."""
 
     def __init__(self, source: ModelSource, export: Path, threads: int = 1,
-                 batch_size: int = 32) -> None:
+                 batch_size: int = DEFAULT_BATCH_SIZE) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 

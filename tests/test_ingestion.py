@@ -131,3 +131,27 @@ def test_past_the_threshold_the_index_is_approximate_and_answers_alike(  # type:
     only = Filters(frozenset({"walking-group.txt"}), ())
     filtered = searchers[1].search(query, k=5, mode="dense", filters=only)
     assert filtered and {h.chunk.doc_id for h in filtered} == {"walking-group.txt"}
+
+
+def test_an_unchanged_folder_with_a_failing_file_is_settled_from_the_manifest(  # type: ignore[no-untyped-def]
+        good_corpus: Path, tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    from search import index as store
+
+    copy = good_corpus / "zz-copy.md"  # MedQuAD repeats pages word for word
+    copy.write_bytes((good_corpus / "sleep-therapy.md").read_bytes())
+    first = build_index([good_corpus], tmp_path / "index", embedder=embedder)
+    assert first.exit_code == 2 and [f.reason for f in first.failed] == ["duplicate"]
+
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("a re-ingest with nothing changed opened the whole index")
+
+    monkeypatch.setattr(store, "open_index", refuse)
+    again = build_index([good_corpus], tmp_path / "index", embedder=embedder)
+    assert not again.published and again.exit_code == 2
+    assert again.failed == first.failed
+    assert sorted(again.unchanged) == sorted(first.added)
+    assert (again.chunks, again.sentences) == (first.chunks, first.sentences)
+
+    copy.write_text("A page of its own now.\n")  # the failing file changed: the full way
+    with pytest.raises(AssertionError, match="opened the whole index"):
+        build_index([good_corpus], tmp_path / "index", embedder=embedder)
