@@ -1,4 +1,5 @@
-"""The model seam: an Embedder protocol and the sentence-transformers implementation.
+"""The model seam: the Embedder protocol, the sentence-transformers implementation, and
+``load_embedder``, which picks it or the ONNX path (``search/onnx_embedding.py``).
 
 torch and sentence-transformers are imported inside the functions that need them, so
 that importing this package, ``ingest.py --help`` and the fast tests stay torch-free.
@@ -121,7 +122,7 @@ class SentenceTransformerEmbedder:
 
         try:
             self.model = SentenceTransformer(source.location, device="cpu",
-                                              local_files_only=True)
+                                             local_files_only=True)
         except Exception as error:  # OSError, ValueError, HF errors: all mean "not here"
             raise ModelNotAvailableError(
                 f"Model '{source.name}' cannot be loaded offline ({type(error).__name__}). "

@@ -165,8 +165,9 @@ def _nothing_changed(files: list[SourceFile], index_dir: Path, settings: Setting
     """True when every file's bytes are those the served generation was built from.
 
     Decided from the manifest alone: opening the whole index to find that out took most
-    of a no-change re-ingest of MedQuAD. Anything unusual (a failure, a new, missing or
-    duplicate file) goes the full way, which reports it.
+    of a no-change re-ingest of MedQuAD. Files that failed last time count as unchanged
+    while their bytes are the same, and their failures are reported again. Anything else
+    (a new, missing or unreadable file, a missing path) goes the full way.
     """
     if report.failed:
         return False
