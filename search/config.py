@@ -204,10 +204,13 @@ class Settings:
     batch_size: int = DEFAULT_BATCH_SIZE
     #: Passages returned by a search unless the caller asks otherwise.
     k: int = 5
-    #: Torch threads while ingesting (both cores) and while serving queries (one:
-    #: torch's and FAISS's thread pools fight, see FIELD-NOTES).
+    #: Model threads while ingesting (both cores). While serving, FAISS and torch get
+    #: ``query_threads`` (one: their OpenMP pools fight, see FIELD-NOTES); ONNX Runtime
+    #: keeps its own pool and gets ``query_model_threads``: two made a first-time ask
+    #: 1.6x faster (p95 261 → 161 ms on the shipped test set) and search no slower.
     ingest_threads: int = 2
     query_threads: int = 1
+    query_model_threads: int = 2
     #: File names skipped when walking a folder (shell patterns): a folder's own notes.
     exclude: tuple[str, ...] = ("README*", "LICENSE*", "CHANGELOG*")
     #: Files larger than this are skipped with a reason instead of read.
@@ -228,6 +231,7 @@ class Settings:
             "k": self.k,
             "ingest_threads": self.ingest_threads,
             "query_threads": self.query_threads,
+            "query_model_threads": self.query_model_threads,
             "approximate_from": self.approximate_from,
             "max_file_bytes": self.max_file_bytes,
             "pdf_max_pages": self.pdf_max_pages,

@@ -209,6 +209,6 @@ def open_searcher(index_dir: Path | str, settings: Settings | None = None,
     store.check_model(manifest, index_dir, resolve_model(wanted).name, None)
     snapshot = store.open_index(index_dir)
     embedder = load_embedder(wanted, settings.batch_size, backend=settings.backend,
-                             threads=settings.query_threads, cache=settings.model_cache)
+                             threads=settings.query_model_threads, cache=settings.model_cache)
     set_threads(settings.query_threads)
     return Searcher(snapshot, embedder, settings.retrieval)
