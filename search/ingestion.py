@@ -178,9 +178,7 @@ def _nothing_changed(files: list[SourceFile], index_dir: Path, settings: Setting
     # A file that failed last time is "unchanged" while its bytes are the ones that failed.
     built = {**manifest.documents,
              **{source: f["fingerprint"] for source, f in manifest.failures.items()}}
-    same_setup = (manifest.model == resolve_model(settings.model).name
-                  and manifest.chunking == asdict(settings.chunking))
-    if not same_setup or sorted(built) != [f.source for f in files]:
+    if not _same_setup(manifest, settings) or sorted(built) != [f.source for f in files]:
         return False
     for file in files:
         try:
@@ -202,10 +200,13 @@ def _previous(index_dir: Path, settings: Settings) -> store.IndexSnapshot | None
         snapshot = store.open_index(index_dir)
     except IndexError_:
         return None  # missing, old schema or damaged: rebuild from scratch
-    same_model = snapshot.manifest.model == resolve_model(settings.model).name
-    if not same_model or snapshot.manifest.chunking != asdict(settings.chunking):
-        return None
-    return snapshot
+    return snapshot if _same_setup(snapshot.manifest, settings) else None
+
+
+def _same_setup(manifest: store.Manifest, settings: Settings) -> bool:
+    """Whether a generation was built with this model and chunking (else rebuild all)."""
+    return (manifest.model == resolve_model(settings.model).name
+            and manifest.chunking == asdict(settings.chunking))
 
 
 class _Plan:
