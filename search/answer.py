@@ -133,24 +133,27 @@ class Answerer:
         import numpy as np
 
         store = self.searcher.snapshot.sentences
-        found: dict[int, _Candidate] = {}
         # Quote only the document the ranker put first: mixing pages (CBT and CBT for
         # psychosis, say) would give a caller one treatment's facts under another's name.
         top_doc = hits[0].chunk.doc_id if hits else None
+        owners: dict[int, tuple[Hit, float]] = {}  # sentence → its first passage, score
         for hit in hits[: self.settings.source_passages]:
             if hit.chunk.doc_id != top_doc:
                 continue
-            positions = [p for p in store.within(hit.chunk.doc_id, hit.chunk.start,
-                                                   hit.chunk.end) if p not in found]
-            if not positions:
-                continue
             passage = float(np.dot(self.searcher.snapshot.vectors.reconstruct(hit.row), vector))
-            scores = self._vectors_of(positions) @ vector
-            for position, score in zip(positions, scores, strict=True):
-                span = store.spans[position]
-                found[position] = _Candidate(hit, span.start, span.end,
-                                             0.5 * float(score) + 0.5 * passage)
-        return list(found.values())
+            for position in store.within(hit.chunk.doc_id, hit.chunk.start, hit.chunk.end):
+                owners.setdefault(position, (hit, passage))
+        if not owners:
+            return []
+        positions = list(owners)
+        scores = self._vectors_of(positions) @ vector  # one model call for all of them
+        candidates = []
+        for position, score in zip(positions, scores, strict=True):
+            hit, passage = owners[position]
+            span = store.spans[position]
+            candidates.append(_Candidate(hit, span.start, span.end,
+                                         0.5 * float(score) + 0.5 * passage))
+        return candidates
 
     def _vectors_of(self, positions: list[int]) -> np.ndarray:
         """Sentence vectors, embedded as the model saw chunks: with their breadcrumb.
