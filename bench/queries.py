@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from statistics import mean
 
+import layout  # bench/layout.py
 import machine  # bench/machine.py: scripts run from bench/ find it first
 
 
@@ -70,7 +71,8 @@ def main() -> None:
     # (torch with two threads and FAISS with one do not fight; both on two do).
     set_threads(1)
     torch.set_num_threads(Settings().query_model_threads)
-    vectors = faiss.read_index(str(Path(args.index) / searcher.generation / "vectors.faiss"))
+    vectors = faiss.IndexFlatIP(searcher.snapshot.manifest.dimension)
+    vectors.add(layout.vectors(Path(args.index)))
 
     def baseline(query: str) -> None:
         vector = model.encode([query], normalize_embeddings=True, convert_to_numpy=True,

@@ -150,7 +150,7 @@ class Answerer:
         candidates = []
         for position, score in zip(positions, scores, strict=True):
             hit, passage = owners[position]
-            span = store.spans[position]
+            span = store.span(position)
             candidates.append(_Candidate(hit, span.start, span.end,
                                          0.5 * float(score) + 0.5 * passage))
         return candidates
@@ -165,7 +165,7 @@ class Answerer:
             found = {p: cache[p] for p in positions if p in cache}
         missing = [p for p in positions if p not in found]
         if missing:
-            spans = [self.searcher.snapshot.sentences.spans[p] for p in missing]
+            spans = [self.searcher.snapshot.sentences.span(p) for p in missing]
             texts = [embedding_text(s.section, self._document(s.doc_id).text[s.start:s.end])
                      for s in spans]
             found.update(zip(missing, self.searcher.embedder.embed_documents(texts),

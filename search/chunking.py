@@ -72,8 +72,7 @@ def quotable_sentences(document: Document) -> list[SentenceSpan]:
             quote = text[start:end]
             if len(quote.split()) < 3 and not any(ch.isdigit() for ch in quote):
                 continue
-            found.append(SentenceSpan(document.doc_id, section.breadcrumb, start, end,
-                                      content_hash(embedding_text(section.breadcrumb, quote))))
+            found.append(SentenceSpan(document.doc_id, section.breadcrumb, start, end))
     return found
 
 

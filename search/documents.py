@@ -84,7 +84,6 @@ class SentenceSpan:
     section: tuple[str, ...]
     start: int
     end: int
-    content_hash: str
 
 
 def embedding_text(section: tuple[str, ...], text: str) -> str:

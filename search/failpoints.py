@@ -11,7 +11,7 @@ import os
 import time
 from pathlib import Path
 
-STAGES = ("load", "embed", "write", "switch")
+STAGES = ("load", "embed", "segment", "write", "switch")
 
 
 def pause_point(stage: str) -> None:

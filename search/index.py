@@ -1,22 +1,36 @@
-"""Owns the index folder: manifest, vectors, chunk and document stores, atomic publish.
+"""Owns the index folder: manifest, segments, generations, atomic publish.
 
 Layout (plain files, no pickle)::
 
     INDEX/
       CURRENT                  name of the served generation; switched with os.replace
       .ingest.lock             held by the one ingest allowed to write at a time
-      gen-<time>-<id>/         one complete, immutable generation
-        manifest.json          schema, model, dimension, chunking, fingerprints, counts
-        vectors.faiss          normalised float32 vectors (cosine = inner product): exact
-                               IndexFlatIP, or IVF-Flat from Settings.approximate_from
-        chunks.jsonl           one chunk per line, in vector order, with provenance
+      segments/seg-<time>-<id>/
+                               one immutable run of documents, shared by every generation
+                               that lists it; written once, never changed
+        segment.json           its documents in order, with their chunk and sentence rows
         documents.jsonl        one loaded document per line: text, sections, pages
-        lexical/               BM25 arrays and vocabulary (bm25s), over the same chunks
-        sentences.jsonl        quotable sentences: [doc_id, start, end, content hash]
-                               (embedded when an answer needs them, not at ingest)
+        chunks.jsonl           one chunk per line, with provenance
+        vectors.npy            the chunks' normalised float32 vectors, in the same order
+        sentences.npy          quotable sentences: int64 [start, end) in their document's
+                               text (embedded when an answer needs them, not at ingest)
+        terms/                 the chunks' stemmed term counts, for BM25
+      gen-<time>-<id>/         one complete, immutable generation
+        manifest.json          schema, model, dimension, chunking, fingerprints, counts, and
+                               which segment serves each document
+        vectors.faiss          only from Settings.approximate_from chunks: the trained
+                               IVF-Flat index over every served vector; below that, the
+                               exact IndexFlatIP is assembled from the segments on open
 
-A generation is written under a ``.tmp-`` name, fsynced, renamed, and only then does
-CURRENT point at it, so a crash at any moment leaves the served generation whole.
+A re-ingest writes one new segment for what changed and a manifest that moves the
+changed documents' rows to it, so its cost follows the change, not the corpus (MedQuAD,
+one page changed: 11.3 s when every generation was written whole). BM25 statistics are
+computed over the served rows when a generation is opened. Segments with many replaced
+rows, or too many small segments, are merged into the new one as it is written.
+
+Segments and generations are written under a ``.tmp-`` name, fsynced, renamed, and
+only then does CURRENT point at the new generation, so a crash at any moment leaves the
+served generation whole.
 """
 
 from __future__ import annotations
@@ -29,8 +43,8 @@ import shutil
 import time
 import uuid
 from bisect import bisect_right
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,11 +65,19 @@ if TYPE_CHECKING:
     import faiss
     import numpy as np
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 POINTER = "CURRENT"
 LOCK_FILE = ".ingest.lock"
 GENERATION_PREFIX = "gen-"
+SEGMENTS = "segments"
+SEGMENT_PREFIX = "seg-"
 TEMP_PREFIX = ".tmp-"
+#: A segment whose replaced rows pass this share is rewritten into the next new one.
+MAX_REPLACED_SHARE = 0.3
+#: Past this many segments, all but the largest are merged into the next new one.
+MAX_SEGMENTS = 8
+
+_RECOVERABLE = (OSError, ValueError, KeyError, TypeError, IndexError, RuntimeError)
 
 
 @dataclass(frozen=True)
@@ -67,6 +89,15 @@ class StoredDocument:
     path: str
     root: str
     ingested_at: str
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    """A document to write into the next segment, with its chunks and sentences."""
+
+    stored: StoredDocument
+    chunks: list[Chunk]
+    sentences: list[SentenceSpan]
 
 
 @dataclass(frozen=True)
@@ -85,26 +116,51 @@ class Manifest:
     normalised: bool = True
     metric: str = "inner_product"
     vector_index: str = "IndexFlatIP"
+    #: The segments served, in row order, and the segment that serves each document.
+    segments: list[str] = field(default_factory=list)
+    placement: dict[str, str] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 class SentenceStore:
-    """Quotable sentences, found by document and character range."""
+    """Quotable sentences, found by document and character range.
 
-    def __init__(self, spans: list[SentenceSpan]) -> None:
-        self.spans = spans
-        self._by_doc: dict[str, list[int]] = {}
-        for position, span in enumerate(spans):
-            self._by_doc.setdefault(span.doc_id, []).append(position)
+    Kept as one array of [start, end) bounds, grouped by document: MedQuAD has 230,000
+    sentences, and an object for each made opening the index take seconds.
+    """
+
+    def __init__(self, documents: dict[str, StoredDocument], bounds: np.ndarray,
+                 ranges: dict[str, tuple[int, int]]) -> None:
+        self._documents = documents
+        self._bounds = bounds
+        self._ranges = ranges
+        self._firsts = sorted((first, doc_id) for doc_id, (first, last) in ranges.items()
+                              if last > first)
+
+    def __len__(self) -> int:
+        return len(self._bounds)
 
     def within(self, doc_id: str, start: int, end: int) -> list[int]:
         """Positions of the sentences lying inside ``[start, end)`` of one document."""
-        return [i for i in self._by_doc.get(doc_id, ())
-                if start <= self.spans[i].start and self.spans[i].end <= end]
+        import numpy as np
+
+        first, last = self._ranges.get(doc_id, (0, 0))
+        bounds = self._bounds[first:last]
+        inside = np.flatnonzero((bounds[:, 0] >= start) & (bounds[:, 1] <= end))
+        return [int(i) + first for i in inside]
 
     def of_document(self, doc_id: str) -> list[int]:
-        return list(self._by_doc.get(doc_id, ()))
+        return list(range(*self._ranges.get(doc_id, (0, 0))))
+
+    def span(self, position: int) -> SentenceSpan:
+        """One sentence, with its document and the section it lies in."""
+        doc_id = self._firsts[bisect_right(self._firsts, (position, "\uffff")) - 1][1]
+        start, end = (int(x) for x in self._bounds[position])
+        sections = self._documents[doc_id].document.sections
+        # The sentence belongs to the last section starting at or before it.
+        owner = max(0, bisect_right([s.start for s in sections], start) - 1)
+        return SentenceSpan(doc_id, sections[owner].breadcrumb if sections else (), start, end)
 
 
 @dataclass(frozen=True)
@@ -119,9 +175,107 @@ class IndexSnapshot:
     lexical: lexical.LexicalIndex
     sentences: SentenceStore
 
-    def chunk_vectors(self) -> np.ndarray:
-        """All vectors in chunk order (for reuse by the next ingest)."""
-        return self.vectors.reconstruct_n(0, self.vectors.ntotal)
+
+# --- segments ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Entry:
+    """Where one document's records lie in its segment: its line, chunk and sentence rows."""
+
+    line: int
+    chunks: tuple[int, int]
+    sentences: tuple[int, int]
+
+
+class Segment:
+    """One segment folder, read lazily: opening it reads only ``segment.json``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.name = folder.name
+        raw = json.loads((folder / "segment.json").read_text(encoding="utf-8"))
+        self.entries: dict[str, _Entry] = {
+            doc_id: _Entry(line, (c0, c1), (s0, s1))
+            for line, (doc_id, c0, c1, s0, s1) in enumerate(raw["documents"])
+        }
+        self.rows = int(raw["rows"])
+        self._lines: dict[str, list[str]] = {}
+        self._terms: lexical.TermCounts | None = None
+        self._sentences: np.ndarray | None = None
+
+    def lines(self, file: str) -> list[str]:
+        """The raw JSON lines of one of the segment's files (kept: a segment never changes)."""
+        if file not in self._lines:
+            self._lines[file] = list(_lines(self.folder / file))
+        return self._lines[file]
+
+    def sentence_bounds(self) -> np.ndarray:
+        import numpy as np
+
+        if self._sentences is None:
+            self._sentences = np.load(self.folder / "sentences.npy", allow_pickle=False)
+        return self._sentences
+
+    def vectors(self) -> np.ndarray:
+        import numpy as np
+
+        return np.load(self.folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+
+    def terms(self) -> lexical.TermCounts:
+        if self._terms is None:
+            self._terms = lexical.read_terms(self.folder / lexical.FOLDER)
+        return self._terms
+
+    def served_rows(self, placement: dict[str, str]) -> list[int]:
+        """The chunk rows of the documents that ``placement`` serves from this segment."""
+        return [row for doc_id, entry in self.entries.items()
+                if placement.get(doc_id) == self.name for row in range(*entry.chunks)]
+
+    def chunks_of(self, doc_id: str) -> list[Chunk]:
+        first, end = self.entries[doc_id].chunks
+        return [_chunk_from_json(json.loads(line))
+                for line in self.lines("chunks.jsonl")[first:end]]
+
+    def vectors_of(self, doc_id: str) -> np.ndarray:
+        first, end = self.entries[doc_id].chunks
+        return self.vectors()[first:end]
+
+
+class Generation:
+    """A published generation as an ingest sees it: the manifest, segments opened lazily."""
+
+    def __init__(self, index_dir: Path, manifest: Manifest) -> None:
+        self.index_dir = index_dir
+        self.manifest = manifest
+        self._segments: dict[str, Segment] = {}
+
+    def segment(self, name: str) -> Segment:
+        if name not in self._segments:
+            try:
+                self._segments[name] = Segment(self.index_dir / SEGMENTS / name)
+            except _RECOVERABLE as error:
+                raise _damaged(self.index_dir, error) from error
+        return self._segments[name]
+
+    def counts(self, doc_id: str) -> tuple[int, int]:
+        """How many chunks and quotable sentences a served document has."""
+        entry = self.segment(self.manifest.placement[doc_id]).entries[doc_id]
+        return entry.chunks[1] - entry.chunks[0], entry.sentences[1] - entry.sentences[0]
+
+    def chunks_and_vectors(self, doc_id: str) -> tuple[list[Chunk], np.ndarray]:
+        """A served document's chunks and their vectors (for reuse when it changes)."""
+        segment = self.segment(self.manifest.placement[doc_id])
+        try:
+            return segment.chunks_of(doc_id), segment.vectors_of(doc_id)
+        except _RECOVERABLE as error:
+            raise _damaged(self.index_dir, error) from error
+
+
+def _damaged(index_dir: Path, error: BaseException) -> IndexCorruptError:
+    return IndexCorruptError(
+        f"The index in '{index_dir}' is damaged ({type(error).__name__}: {error}). "
+        f"Rebuild it: python ingest.py SOURCES --index {index_dir}"
+    )
 
 
 def current_generation(index_dir: Path) -> Path | None:
@@ -140,6 +294,10 @@ def read_manifest(index_dir: Path) -> Manifest:
         raise IndexNotFoundError(
             f"No index in '{index_dir}'. Build one: python ingest.py corpus --index {index_dir}"
         )
+    return _manifest_at(generation, index_dir)
+
+
+def _manifest_at(generation: Path, index_dir: Path) -> Manifest:
     try:
         raw = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
@@ -158,35 +316,77 @@ def read_manifest(index_dir: Path) -> Manifest:
     return Manifest(**{key: value for key, value in raw.items() if key in known})
 
 
+def open_generation(index_dir: Path | str) -> Generation:
+    """The served generation, for an ingest that builds the next one from it."""
+    index_dir = Path(index_dir)
+    return Generation(index_dir, read_manifest(index_dir))
+
+
 def open_index(index_dir: Path | str) -> IndexSnapshot:
     """Open the served generation; raises an IndexError_ subclass that says how to fix it."""
     import faiss
+    import numpy as np
 
-    index_dir = Path(index_dir)
-    manifest = read_manifest(index_dir)
+    generation = open_generation(index_dir)
+    index_dir, manifest = generation.index_dir, generation.manifest
     folder = index_dir / manifest.generation
+    chunks: list[Chunk] = []
+    documents: dict[str, StoredDocument] = {}
+    sentence_parts: list[np.ndarray] = []
+    sentence_ranges: dict[str, tuple[int, int]] = {}
+    sentence_total = 0
+    vector_parts: list[np.ndarray] = []
+    term_parts: list[lexical.TermCounts] = []
     try:
-        vectors = faiss.read_index(str(folder / "vectors.faiss"))
-        chunks = [_chunk_from_json(json.loads(line)) for line in _lines(folder / "chunks.jsonl")]
-        documents = {}
-        for line in _lines(folder / "documents.jsonl"):
-            stored = _stored_document_from_json(json.loads(line))
-            documents[stored.document.doc_id] = stored
-        lexical_index = lexical.LexicalIndex(folder / lexical.FOLDER, len(chunks))
-        sentences = _read_sentences(folder, documents)
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
-        raise IndexCorruptError(
-            f"The index in '{index_dir}' is damaged ({type(error).__name__}: {error}). "
-            f"Rebuild it: python ingest.py SOURCES --index {index_dir}"
-        ) from error
+        for name in manifest.segments:
+            segment = generation.segment(name)
+            served = [(doc_id, entry) for doc_id, entry in segment.entries.items()
+                      if manifest.placement.get(doc_id) == name]
+            rows = segment.served_rows(manifest.placement)
+            document_lines = segment.lines("documents.jsonl")
+            chunk_lines = segment.lines("chunks.jsonl")
+            for doc_id, entry in served:
+                stored = _stored_document_from_json(json.loads(document_lines[entry.line]))
+                documents[doc_id] = stored
+                chunks.extend(_chunk_from_json(json.loads(chunk_lines[row]))
+                              for row in range(*entry.chunks))
+                bounds = segment.sentence_bounds()[slice(*entry.sentences)]
+                sentence_parts.append(bounds)
+                sentence_ranges[doc_id] = (sentence_total, sentence_total + len(bounds))
+                sentence_total += len(bounds)
+            vector_parts.append(np.asarray(segment.vectors()[rows], dtype=np.float32))
+            term_parts.append(segment.terms().take(rows))
+        missing = set(manifest.placement) - set(documents)
+        if missing:
+            raise KeyError(f"documents missing from their segments: {sorted(missing)[:3]}")
+        if (folder / "vectors.faiss").exists():
+            vectors = faiss.read_index(str(folder / "vectors.faiss"))
+        else:  # exact search: assembled here rather than stored twice
+            vectors = faiss.IndexFlatIP(manifest.dimension)
+            vectors.add(_stack(vector_parts, manifest.dimension))
+        lexical_index = lexical.LexicalIndex(lexical.TermCounts.concatenate(term_parts))
+        sentences = SentenceStore(documents, _stack(sentence_parts, 2, "int64"),
+                                  sentence_ranges)
+    except _RECOVERABLE as error:
+        raise _damaged(index_dir, error) from error
     if vectors.ntotal != len(chunks) or vectors.d != manifest.dimension:
         raise IndexCorruptError(
             f"The index in '{index_dir}' holds {vectors.ntotal} vectors of dimension "
             f"{vectors.d} for {len(chunks)} chunks (manifest: dimension {manifest.dimension}). "
             f"Rebuild it: python ingest.py SOURCES --index {index_dir}"
         )
+    documents = dict(sorted(documents.items()))
     return IndexSnapshot(index_dir, manifest, documents, chunks, vectors, lexical_index,
                          sentences)
+
+
+def _stack(parts: list[np.ndarray], width: int, dtype: str = "float32") -> np.ndarray:
+    """Rows of ``width`` columns, one part after another (float32 vectors by default)."""
+    import numpy as np
+
+    if not parts:
+        return np.zeros((0, width), dtype=dtype)
+    return np.ascontiguousarray(np.concatenate(parts), dtype=dtype).reshape(-1, width)
 
 
 def check_model(manifest: Manifest, index_dir: Path, model: str, dimension: int | None) -> None:
@@ -202,36 +402,57 @@ def check_model(manifest: Manifest, index_dir: Path, model: str, dimension: int 
 
 
 def publish(
-    index_dir: Path, manifest: Manifest, documents: list[StoredDocument], chunks: list[Chunk],
-    vectors: np.ndarray, sentences: list[SentenceSpan] | None = None, *,
+    index_dir: Path, manifest: Manifest, new: Sequence[NewDocument], vectors: np.ndarray, *,
+    previous: Generation | None = None, keep: Iterable[str] = (),
     approximate_from: int = DEFAULT_APPROXIMATE_FROM,
 ) -> str:
-    """Write a complete new generation beside the served one and switch CURRENT to it."""
+    """Write the next generation and switch CURRENT to it.
+
+    It serves the ``new`` documents (``vectors``: their chunks' vectors, in order) from a
+    new segment, and the ``keep`` documents from wherever ``previous`` serves them.
+    """
     import faiss
     import numpy as np
 
-    sentences = sentences or []
-    if len(vectors) != len(chunks):
-        raise ValueError(f"{len(vectors)} vectors for {len(chunks)} chunks")
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    name = f"{GENERATION_PREFIX}{stamp}-{uuid.uuid4().hex[:8]}"
+    chunk_total = sum(len(d.chunks) for d in new)
+    if len(vectors) != chunk_total:
+        raise ValueError(f"{len(vectors)} vectors for {chunk_total} chunks")
+    placement = {doc_id: previous.manifest.placement[doc_id] for doc_id in keep} \
+        if previous is not None else {}
+    merged = _segments_to_merge(previous, placement) if previous is not None else set()
+    copied = [doc_id for doc_id, name in placement.items() if name in merged]
+    still_served = set(placement.values()) - merged
+    order = [name for name in (previous.manifest.segments if previous else [])
+             if name in still_served]
+    if new or copied:
+        segment = _write_segment(index_dir, new, np.asarray(vectors, dtype=np.float32),
+                                 manifest.dimension, previous, copied)
+        placement.update({doc_id: segment for doc_id in copied})
+        placement.update({d.stored.document.doc_id: segment for d in new})
+        order.append(segment)
+    pause_point("segment")
+
+    name = f"{GENERATION_PREFIX}{_stamp()}"
     temporary = index_dir / f"{TEMP_PREFIX}{name}"
     temporary.mkdir(parents=True)
-
-    searchable = build_vector_index(
-        np.asarray(vectors, dtype=np.float32).reshape(len(chunks), manifest.dimension),
-        approximate_from)
-    faiss.write_index(searchable, str(temporary / "vectors.faiss"))
-    _write_lines(temporary / "chunks.jsonl", (_chunk_to_json(c) for c in chunks))
-    _write_lines(temporary / "documents.jsonl", (_stored_document_to_json(d) for d in documents))
-    lexical.build(temporary / lexical.FOLDER, [c.embedding_text for c in chunks])
-    _write_lines(temporary / "sentences.jsonl",
-                 ({"s": [x.doc_id, x.start, x.end, x.content_hash]} for x in sentences))
-    final = Manifest(**{**asdict(manifest), "generation": name,
-                        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                        "chunk_count": len(chunks), "vector_index": describe(searchable)})
-    _write_text(temporary / "manifest.json", json.dumps(asdict(final), indent=2))
-    for path in [*temporary.iterdir(), *(temporary / lexical.FOLDER).iterdir()]:
+    reader = Generation(index_dir, replace(manifest, placement=placement, segments=order))
+    chunk_count = sentence_count = 0
+    for doc_id in placement:
+        chunks, sentences = reader.counts(doc_id)
+        chunk_count += chunks
+        sentence_count += sentences
+    vector_index = describe(faiss.IndexFlatIP(manifest.dimension))
+    if chunk_count >= approximate_from:
+        searchable = build_vector_index(_served_vectors(reader), approximate_from)
+        faiss.write_index(searchable, str(temporary / "vectors.faiss"))
+        vector_index = describe(searchable)
+    final = replace(reader.manifest, generation=name,
+                    built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                    chunk_count=chunk_count, sentence_count=sentence_count,
+                    vector_index=vector_index)
+    # vars, not asdict: its deep copy of thousands of fingerprints showed in the profile.
+    _write_text(temporary / "manifest.json", json.dumps(vars(final), indent=2))
+    for path in temporary.iterdir():
         _fsync(path)
     pause_point("write")
     os.rename(temporary, index_dir / name)
@@ -239,6 +460,87 @@ def publish(
     pause_point("switch")
     os.replace(index_dir / f"{POINTER}.tmp", index_dir / POINTER)
     _fsync(index_dir)
+    return name
+
+
+def _stamp() -> str:
+    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+
+
+def _segments_to_merge(previous: Generation, placement: dict[str, str]) -> set[str]:
+    """Kept segments to rewrite into the new one: those mostly replaced, and, when there
+    are too many, every one but the largest (so a run of one-page edits stays cheap)."""
+    live: dict[str, int] = {}
+    for doc_id, name in placement.items():
+        live[name] = live.get(name, 0) + previous.counts(doc_id)[0]
+    merged = {name for name, rows in live.items()
+              if rows < (1 - MAX_REPLACED_SHARE) * previous.segment(name).rows}
+    remaining = [name for name in live if name not in merged]
+    if len(remaining) + 1 > MAX_SEGMENTS:
+        largest = max(remaining, key=lambda name: live[name])
+        merged.update(name for name in remaining if name != largest)
+    return merged
+
+
+def _served_vectors(generation: Generation) -> np.ndarray:
+    """Every served vector, in the row order open_index assembles."""
+    manifest = generation.manifest
+    parts = []
+    for name in manifest.segments:
+        segment = generation.segment(name)
+        parts.append(segment.vectors()[segment.served_rows(manifest.placement)])
+    return _stack(parts, manifest.dimension)
+
+
+def _write_segment(index_dir: Path, new: Sequence[NewDocument], vectors: np.ndarray,
+                   dimension: int, previous: Generation | None, copied: list[str]) -> str:
+    """A new segment holding the copied documents' records (as they are) and the new ones."""
+    import numpy as np
+
+    name = f"{SEGMENT_PREFIX}{_stamp()}"
+    folder = index_dir / SEGMENTS / f"{TEMP_PREFIX}{name}"
+    folder.mkdir(parents=True)
+    entries: list[list[Any]] = []
+    documents: list[str] = []
+    chunks: list[str] = []
+    sentences: list[np.ndarray] = []
+    vector_parts: list[np.ndarray] = []
+    term_parts: list[lexical.TermCounts] = []
+    sources = [(d, previous.segment(previous.manifest.placement[d])) for d in copied] \
+        if previous is not None else []
+    for doc_id, source in sources:
+        entry = source.entries[doc_id]
+        first_sentence = sum(len(part) for part in sentences)
+        entries.append([doc_id, len(chunks), len(chunks) + entry.chunks[1] - entry.chunks[0],
+                        first_sentence, first_sentence + entry.sentences[1] - entry.sentences[0]])
+        documents.append(source.lines("documents.jsonl")[entry.line])
+        chunks.extend(source.lines("chunks.jsonl")[slice(*entry.chunks)])
+        sentences.append(source.sentence_bounds()[slice(*entry.sentences)])
+        vector_parts.append(source.vectors()[slice(*entry.chunks)])
+        term_parts.append(source.terms().take(range(*entry.chunks)))
+    for document in new:
+        doc_id = document.stored.document.doc_id
+        first_sentence = sum(len(part) for part in sentences)
+        entries.append([doc_id, len(chunks), len(chunks) + len(document.chunks),
+                        first_sentence, first_sentence + len(document.sentences)])
+        documents.append(_dumps(_stored_document_to_json(document.stored)))
+        chunks.extend(_dumps(_chunk_to_json(c)) for c in document.chunks)
+        sentences.append(np.array([(x.start, x.end) for x in document.sentences],
+                                  dtype=np.int64).reshape(-1, 2))
+    vector_parts.append(vectors)
+    term_parts.append(lexical.count_terms([c.embedding_text for d in new for c in d.chunks]))
+
+    np.save(folder / "vectors.npy", _stack(vector_parts, dimension), allow_pickle=False)
+    lexical.write_terms(folder / lexical.FOLDER, lexical.TermCounts.concatenate(term_parts))
+    np.save(folder / "sentences.npy", _stack(sentences, 2, "int64"), allow_pickle=False)
+    for file, lines in (("documents.jsonl", documents), ("chunks.jsonl", chunks)):
+        _write_text(folder / file, "".join(lines))
+    _write_text(folder / "segment.json",
+                json.dumps({"rows": len(chunks), "documents": entries}))
+    for path in [*folder.iterdir(), *(folder / lexical.FOLDER).iterdir()]:
+        _fsync(path)
+    os.rename(folder, folder.with_name(name))
+    _fsync(folder.parent)
     return name
 
 
@@ -262,6 +564,25 @@ def remove_old_generations(index_dir: Path, keep: int = 2, grace_seconds: float 
             shutil.rmtree(path, ignore_errors=True)
     with contextlib.suppress(FileNotFoundError):
         (index_dir / f"{POINTER}.tmp").unlink()
+    _remove_unused_segments(index_dir)
+
+
+def _remove_unused_segments(index_dir: Path) -> None:
+    """Delete segments no remaining generation lists (replaced, or left by a crash)."""
+    folder = index_dir / SEGMENTS
+    if not folder.is_dir():
+        return
+    used: set[str] = set()
+    for generation in index_dir.iterdir():
+        if generation.name.startswith(GENERATION_PREFIX) and generation.is_dir():
+            try:
+                raw = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return  # cannot tell what it uses: delete nothing
+            used.update(raw.get("segments", ()))
+    for path in folder.iterdir():
+        if path.is_dir() and path.name not in used:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -309,18 +630,6 @@ def _stored_document_from_json(record: dict[str, Any]) -> StoredDocument:
     return StoredDocument(document, record["path"], record["root"], record["ingested_at"])
 
 
-def _read_sentences(folder: Path, documents: dict[str, StoredDocument]) -> SentenceStore:
-    spans: list[SentenceSpan] = []
-    sections = {doc_id: stored.document.sections for doc_id, stored in documents.items()}
-    starts = {doc_id: [s.start for s in found] for doc_id, found in sections.items()}
-    for line in _lines(folder / "sentences.jsonl"):
-        doc_id, start, end, digest = json.loads(line)["s"]
-        # The sentence belongs to the last section starting at or before it.
-        owner = sections[doc_id][max(0, bisect_right(starts[doc_id], start) - 1)]
-        spans.append(SentenceSpan(doc_id, owner.breadcrumb, start, end, digest))
-    return SentenceStore(spans)
-
-
 def _lines(path: Path) -> Iterator[str]:
     with path.open(encoding="utf-8") as handle:
         for line in handle:
@@ -328,11 +637,8 @@ def _lines(path: Path) -> Iterator[str]:
                 yield line
 
 
-def _write_lines(path: Path, records: Iterator[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False))
-            handle.write("\n")
+def _dumps(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False) + "\n"
 
 
 def _write_text(path: Path, text: str) -> None:

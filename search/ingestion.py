@@ -1,9 +1,10 @@
 """Paths → a published index generation: discover, load, chunk, embed, store.
 
-Re-ingest is incremental: a document whose file fingerprint is unchanged keeps its
-chunks and vectors, and any chunk whose text is unchanged keeps its vector, so only new
-text is embedded. When nothing changed, nothing is loaded, embedded or published, and
-torch is never imported.
+Re-ingest is incremental: a document whose file fingerprint is unchanged stays where
+the index serves it from (nothing of it is read), a changed document keeps the vector of
+every chunk whose text is unchanged, so only new text is embedded, and only the changed
+documents are written. When nothing changed, nothing is loaded, embedded or published,
+and torch is never imported.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 from search import index as store
 from search.chunking import TokenCounter, chunk_document, quotable_sentences
 from search.config import Settings
-from search.documents import Chunk, SentenceSpan, file_fingerprint
+from search.documents import file_fingerprint
 from search.embedding import Embedder, load_embedder, load_token_counter, resolve_model
 from search.errors import IndexError_, LoadError
 from search.failpoints import pause_point
@@ -138,23 +139,22 @@ def build_index(
         previous = _previous(index_dir, settings)
         plan = _Plan(settings, previous, report, progress)
         plan.load(files)
-        if not plan.stored:
+        if not plan.fingerprints:
             report.error = "no document could be loaded" if files or report.failed else \
                 "no supported files (.md, .txt, .html, .pdf) were found"
             return report
-        report.chunks, report.sentences = len(plan.chunks), len(plan.sentences)
+        report.chunks, report.sentences = plan.counts()
         if not plan.changed():
             return report
         vectors = plan.embed(embedder)
-        dimension = int(vectors.shape[1])
         manifest = store.Manifest(
-            model=plan.model, dimension=dimension, chunking=asdict(settings.chunking),
-            documents={d.document.doc_id: d.document.fingerprint for d in plan.stored},
-            chunk_count=len(plan.chunks), sentence_count=len(plan.sentences),
-            max_seq_tokens=plan.max_seq_tokens, failures=plan.failed_files(),
+            model=plan.model, dimension=plan.dimension, chunking=asdict(settings.chunking),
+            documents=plan.fingerprints, chunk_count=report.chunks,
+            sentence_count=report.sentences, max_seq_tokens=plan.max_seq_tokens,
+            failures=plan.failed_files(),
         )
-        report.generation = store.publish(index_dir, manifest, plan.stored, plan.chunks, vectors,
-                                          plan.sentences,
+        report.generation = store.publish(index_dir, manifest, plan.new, vectors,
+                                          previous=previous, keep=plan.kept,
                                           approximate_from=settings.approximate_from)
         report.published = True
     return report
@@ -194,13 +194,13 @@ def _nothing_changed(files: list[SourceFile], index_dir: Path, settings: Setting
     return True
 
 
-def _previous(index_dir: Path, settings: Settings) -> store.IndexSnapshot | None:
-    """The served generation, if its vectors can be reused with these settings."""
+def _previous(index_dir: Path, settings: Settings) -> store.Generation | None:
+    """The served generation, if its documents and vectors can be kept with these settings."""
     try:
-        snapshot = store.open_index(index_dir)
+        generation = store.open_generation(index_dir)
     except IndexError_:
         return None  # missing, old schema or damaged: rebuild from scratch
-    return snapshot if _same_setup(snapshot.manifest, settings) else None
+    return generation if _same_setup(generation.manifest, settings) else None
 
 
 def _same_setup(manifest: store.Manifest, settings: Settings) -> bool:
@@ -213,7 +213,7 @@ class _Plan:
     """The state of one ingest run, between loading and publishing."""
 
     def __init__(
-        self, settings: Settings, previous: store.IndexSnapshot | None, report: IngestReport,
+        self, settings: Settings, previous: store.Generation | None, report: IngestReport,
         progress: Progress | None,
     ) -> None:
         self.settings = settings
@@ -222,9 +222,13 @@ class _Plan:
         self.progress = progress
         self.model = resolve_model(settings.model).name
         self.max_seq_tokens = previous.manifest.max_seq_tokens if previous else 0
-        self.stored: list[store.StoredDocument] = []
-        self.chunks: list[Chunk] = []
-        self.sentences: list[SentenceSpan] = []
+        self.dimension = previous.manifest.dimension if previous else 0
+        #: Every served document's file fingerprint, kept or new.
+        self.fingerprints: dict[str, str] = {}
+        #: Documents served as the previous generation serves them, untouched.
+        self.kept: list[str] = []
+        #: Documents loaded in this run, to be written into a new segment.
+        self.new: list[store.NewDocument] = []
         self._counter: TokenCounter | None = None
         #: The bytes of each file that failed to load (source → fingerprint).
         self._failed_bytes: dict[str, str] = {}
@@ -233,23 +237,28 @@ class _Plan:
         r = self.report
         return bool(r.added or r.updated or r.removed) or self.previous is None
 
-    def load(self, files: list[SourceFile]) -> None:
-        old_docs = self.previous.documents if self.previous else {}
-        old_chunks: dict[str, list[Chunk]] = {}
-        for chunk in self.previous.chunks if self.previous else []:
-            old_chunks.setdefault(chunk.doc_id, []).append(chunk)
-        old_sentences: dict[str, list[SentenceSpan]] = {}
-        for sentence in self.previous.sentences.spans if self.previous else []:
-            old_sentences.setdefault(sentence.doc_id, []).append(sentence)
+    def counts(self) -> tuple[int, int]:
+        """Chunks and quotable sentences the next generation serves."""
+        chunks = sum(len(d.chunks) for d in self.new)
+        sentences = sum(len(d.sentences) for d in self.new)
+        for doc_id in self.kept:
+            assert self.previous is not None
+            kept_chunks, kept_sentences = self.previous.counts(doc_id)
+            chunks += kept_chunks
+            sentences += kept_sentences
+        return chunks, sentences
 
-        def keep_old(previous: store.StoredDocument) -> None:
-            doc_id = previous.document.doc_id
-            self._keep(previous, old_chunks.get(doc_id, []), old_sentences.get(doc_id, []))
+    def load(self, files: list[SourceFile]) -> None:
+        served = self.previous.manifest.documents if self.previous else {}
+
+        def keep_old(doc_id: str) -> None:
+            self.kept.append(doc_id)
+            self.fingerprints[doc_id] = served[doc_id]
 
         now = datetime.now(UTC).isoformat(timespec="seconds")
         first_source: dict[str, str] = {}  # fingerprint → the file that brought it
         for done, file in enumerate(files, start=1):
-            old = old_docs.get(file.source)
+            old = served.get(file.source)
             fingerprint = None
             try:
                 data = read_file(file.path, self.settings.max_file_bytes)
@@ -258,15 +267,15 @@ class _Plan:
                 if twin != file.source:
                     raise LoadError("duplicate", f"the same content as '{twin}', which is "
                                     "already indexed; remove one of the copies")
-                if old is not None and old.document.fingerprint == fingerprint:
-                    keep_old(old)
+                if old == fingerprint:
+                    keep_old(file.source)
                     self.report.unchanged.append(file.source)
                     continue
                 document = load_document(file.path, file.source, self.settings, data)
                 chunks = chunk_document(document, self._token_counter(), self.settings.chunking)
             except LoadError as error:
                 if old is not None:  # serve the last good version rather than lose it
-                    keep_old(old)
+                    keep_old(file.source)
                 self.report.failed.append(Failure(file.source, error.reason, str(error),
                                                   kept_previous=old is not None))
                 if fingerprint is not None:
@@ -277,10 +286,11 @@ class _Plan:
                     self.progress("load", done, len(files))
                 pause_point("load")
             stored = store.StoredDocument(document, str(file.path), str(file.root), now)
-            self._keep(stored, chunks, quotable_sentences(document))
+            self.new.append(store.NewDocument(stored, chunks, quotable_sentences(document)))
+            self.fingerprints[document.doc_id] = document.fingerprint
             (self.report.updated if old is not None else self.report.added).append(file.source)
         seen = {f.source for f in files}
-        self.report.removed = sorted(doc_id for doc_id in old_docs if doc_id not in seen)
+        self.report.removed = sorted(doc_id for doc_id in served if doc_id not in seen)
 
     def failed_files(self) -> dict[str, dict[str, object]]:
         """What the manifest keeps of this run's failures, so that a later re-ingest
@@ -293,38 +303,32 @@ class _Plan:
                            "message": f.message, "kept_previous": f.kept_previous}
                 for f in failures}
 
-    def _keep(self, stored: store.StoredDocument, chunks: list[Chunk],
-              sentences: list[SentenceSpan]) -> None:
-        self.stored.append(stored)
-        self.chunks.extend(chunks)
-        self.sentences.extend(sentences)
-
     def _token_counter(self) -> TokenCounter:
         if self._counter is None:
             self._counter = load_token_counter(self.settings.model)
         return self._counter
 
     def embed(self, embedder: Embedder | None) -> np.ndarray:
-        """Vectors for every chunk, reused by content hash where unchanged. Quotable
-        sentences are embedded when an answer needs them: at ingest they would double
-        the embedding work (MedQuAD has 6.5 sentences per chunk)."""
+        """Vectors for the new documents' chunks. A changed document keeps the vector of
+        every chunk whose text it still has. Quotable sentences are embedded when an
+        answer needs them: at ingest they would double the embedding work (MedQuAD has
+        6.5 sentences per chunk)."""
         import numpy as np
 
         reusable: dict[str, np.ndarray] = {}
         if self.previous is not None:
-            old = self.previous
-            if old.chunks:
-                reusable.update(zip((c.content_hash for c in old.chunks), old.chunk_vectors(),
-                                    strict=True))
+            for doc_id in self.report.updated:
+                chunks, vectors = self.previous.chunks_and_vectors(doc_id)
+                reusable.update(zip((c.content_hash for c in chunks), vectors, strict=True))
+        new_chunks = [chunk for document in self.new for chunk in document.chunks]
         texts: dict[str, str] = {}
-        for chunk in self.chunks:
+        for chunk in new_chunks:
             if chunk.content_hash not in reusable:
                 texts[chunk.content_hash] = chunk.embedding_text
-        dimension = self.previous.manifest.dimension if self.previous else 0
-        if texts or not reusable:
+        if texts or not self.dimension:
             embedder = embedder or self._load_embedder()
             self.max_seq_tokens = embedder.max_seq_tokens
-            dimension = embedder.dimension
+            self.dimension = embedder.dimension
             done = 0
 
             def advance(count: int) -> None:
@@ -338,9 +342,9 @@ class _Plan:
             reusable.update(zip(texts, fresh, strict=True))
             self.report.chunks_embedded = len(texts)
 
-        if not self.chunks:
-            return np.zeros((0, dimension), dtype=np.float32)
-        return np.vstack([reusable[c.content_hash] for c in self.chunks]).astype(np.float32)
+        if not new_chunks:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack([reusable[c.content_hash] for c in new_chunks]).astype(np.float32)
 
     def _load_embedder(self) -> Embedder:
         from search.embedding import set_threads

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -71,5 +72,9 @@ def test_kill_during_ingest_leaves_the_served_index_unchanged(
     assert report.published and report.removed == ["walking-group.txt"]
     leftovers = [p.name for p in index.iterdir() if p.name.startswith((".tmp-", "CURRENT.tmp"))]
     assert leftovers == []
+    # A segment the killed ingest wrote but never published is removed like any debris.
+    listed = {name for generation in index.glob("gen-*")
+              for name in json.loads((generation / "manifest.json").read_text())["segments"]}
+    assert {p.name for p in (index / "segments").iterdir()} == listed
     referral = [c for c in open_index(index).chunks if c.doc_id == "sleep-therapy.md"][-1]
     assert "0808 157 0111" in referral.text

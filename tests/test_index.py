@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from search import index as store
-from search.documents import Chunk, Document, Section
+from search.documents import Chunk, Document, Section, SentenceSpan
 from search.errors import (
     IndexCorruptError,
     IndexLockedError,
@@ -46,7 +48,8 @@ def manifest(**changes: object) -> store.Manifest:
 
 def publish(folder: Path, text: str = "Call 0808 157 0990.") -> str:
     documents, chunks = sample(text)
-    return store.publish(folder, manifest(), documents, chunks, unit(1, 0, 0, 0).reshape(1, -1))
+    return store.publish(folder, manifest(), [store.NewDocument(documents[0], chunks, [])],
+                         unit(1, 0, 0, 0).reshape(1, -1))
 
 
 def test_round_trip_keeps_provenance_and_vectors(tmp_path: Path) -> None:
@@ -58,17 +61,20 @@ def test_round_trip_keeps_provenance_and_vectors(tmp_path: Path) -> None:
     assert snapshot.documents["page.md"] == sample()[0][0]
     scores, rows = snapshot.vectors.search(unit(1, 1, 0, 0).reshape(1, -1), 1)
     assert rows[0][0] == 0 and scores[0][0] == pytest.approx(0.7071, abs=1e-4)  # cosine
-    assert np.allclose(snapshot.chunk_vectors(), unit(1, 0, 0, 0))
+    assert np.allclose(snapshot.vectors.reconstruct(0), unit(1, 0, 0, 0))
 
 
 def test_no_pickle_only_plain_files(tmp_path: Path) -> None:
     name = publish(tmp_path)
-    files = sorted(p.name for p in (tmp_path / name).iterdir())
-    assert files == ["chunks.jsonl", "documents.jsonl", "lexical", "manifest.json",
-                     "sentences.jsonl", "vectors.faiss"]
-    lexical_files = {p.suffix for p in (tmp_path / name / "lexical").iterdir()}
-    assert lexical_files == {".json", ".npy"}
-    assert json.loads((tmp_path / name / "manifest.json").read_text())["schema_version"] == 3
+    assert [p.name for p in (tmp_path / name).iterdir()] == ["manifest.json"]
+    manifest = json.loads((tmp_path / name / "manifest.json").read_text())
+    assert manifest["schema_version"] == 4
+    segment = tmp_path / store.SEGMENTS / manifest["segments"][0]
+    assert sorted(p.name for p in segment.iterdir()) == [
+        "chunks.jsonl", "documents.jsonl", "segment.json", "sentences.npy", "terms",
+        "vectors.npy"]
+    assert {p.suffix for p in (segment / "terms").iterdir()} <= {".json", ".npy"}
+    np.load(segment / "vectors.npy", allow_pickle=False)
 
 
 def test_a_missing_index_says_how_to_build_one(tmp_path: Path) -> None:
@@ -124,11 +130,14 @@ def test_another_model_or_dimension_is_refused(tmp_path: Path, model: str,
     store.check_model(manifest(), tmp_path, "all-MiniLM-L6-v2", DIMENSION)  # same: fine
 
 
-def test_vectors_that_disagree_with_the_chunks_are_reported(tmp_path: Path) -> None:
-    name = publish(tmp_path)
-    with (tmp_path / name / "chunks.jsonl").open("a") as handle:
-        handle.write((tmp_path / name / "chunks.jsonl").read_text())
-    with pytest.raises(IndexCorruptError, match=r"1 vectors .* for 2 chunks"):
+def test_a_damaged_or_missing_segment_is_reported_with_a_rebuild_hint(tmp_path: Path) -> None:
+    publish(tmp_path)
+    segment = tmp_path / store.SEGMENTS / store.read_manifest(tmp_path).segments[0]
+    np.save(segment / "vectors.npy", np.zeros((0, DIMENSION), dtype=np.float32))
+    with pytest.raises(IndexCorruptError, match=r"damaged.*Rebuild it: python ingest\.py"):
+        store.open_index(tmp_path)
+    shutil.rmtree(segment)
+    with pytest.raises(IndexCorruptError, match=r"damaged.*Rebuild it"):
         store.open_index(tmp_path)
 
 
@@ -141,3 +150,173 @@ def test_a_second_writer_is_refused_while_the_lock_is_held(tmp_path: Path) -> No
         pass
     with store.ingest_lock(tmp_path):  # released afterwards
         pass
+
+
+# --- segments: a re-ingest writes what changed, not the corpus ---------------------------
+
+def page(name: str, *texts: str) -> store.NewDocument:
+    """A document of one section per text, each text one chunk."""
+    body, sections, chunks = "", [], []
+    for number, text in enumerate(texts):
+        heading = f"Part {number}"
+        start = len(body) + len(heading) + 2
+        body += f"{heading}\n\n{text}\n\n"
+        section = Section(heading, 2, (name, heading), start - len(heading) - 2, start,
+                          start + len(text), f"part-{number}")
+        sections.append(section)
+        chunks.append(Chunk(f"{name}#part-{number}", name, name, name, section.breadcrumb, text,
+                            section.start, section.end, None, None, f"{name}:{text}"))
+    document = Document(name, name, "md", name, body, tuple(sections), f"bytes of {body}", ())
+    stored = store.StoredDocument(document, f"/abs/{name}", "/abs", "2026-01-01T00:00:00+00:00")
+    sentences = [SentenceSpan(name, c.section, c.start, c.end) for c in chunks]
+    return store.NewDocument(stored, chunks, sentences)
+
+
+def first_publish(folder: Path, documents: list[store.NewDocument], **options: object) -> str:
+    fingerprints = {d.stored.document.doc_id: d.stored.document.fingerprint for d in documents}
+    return store.publish(folder, manifest(documents=fingerprints), documents,
+                         vectors_for(documents), **options)  # type: ignore[arg-type]
+
+
+def vectors_for(documents: list[store.NewDocument]) -> np.ndarray:
+    """A distinct unit vector per chunk text, so a served row can be checked by its text."""
+    rows = []
+    for document in documents:
+        for chunk in document.chunks:
+            seed = sum(map(ord, chunk.embedding_text))
+            rows.append(np.random.default_rng(seed).normal(size=DIMENSION))
+    matrix = np.asarray(rows, dtype=np.float32).reshape(-1, DIMENSION)
+    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+
+
+def republish(folder: Path, changed: list[store.NewDocument], served: list[str],
+              **options: object) -> str:
+    """Publish ``changed`` as new and keep every other served document in place."""
+    previous = store.open_generation(folder)
+    keep = [d for d in served if d not in {c.stored.document.doc_id for c in changed}]
+    fingerprints = {**{d: previous.manifest.documents[d] for d in keep},
+                    **{c.stored.document.doc_id: c.stored.document.fingerprint for c in changed}}
+    return store.publish(folder, manifest(documents=fingerprints), changed, vectors_for(changed),
+                         previous=previous, keep=keep, **options)  # type: ignore[arg-type]
+
+
+def served(folder: Path) -> dict[str, Any]:
+    """What a reader gets: texts by document, vectors by text, what BM25 finds."""
+    snapshot = store.open_index(folder)
+    texts = {doc: [c.text for c in snapshot.chunks if c.doc_id == doc]
+             for doc in snapshot.documents}
+    vectors = {c.text: np.round(snapshot.vectors.reconstruct(row), 5).tolist()
+               for row, c in enumerate(snapshot.chunks)}
+    found = {snapshot.chunks[row].text
+             for row, _ in snapshot.lexical.search("sleep walking light", 50)}
+    quotable = {}
+    for doc, stored in snapshot.documents.items():
+        spans = [snapshot.sentences.span(p) for p in snapshot.sentences.of_document(doc)]
+        assert all(s.doc_id == doc for s in spans)
+        quotable[doc] = sorted((s.section, stored.document.text[s.start:s.end]) for s in spans)
+        last = snapshot.chunks[max(r for r, c in enumerate(snapshot.chunks) if c.doc_id == doc)]
+        assert [snapshot.sentences.span(p).end
+                for p in snapshot.sentences.within(doc, last.start, last.end)] == [last.end]
+    return {"texts": texts, "vectors": vectors, "found": found, "quotable": quotable,
+            "counts": (snapshot.manifest.chunk_count, len(snapshot.chunks))}
+
+
+def stamps(folder: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in folder.rglob("*")}
+
+
+BASE = [page("a.md", "Sleep therapy helps.", "Call the sleep clinic."),
+        page("b.md", "Walking groups meet weekly.", "Bring water."),
+        page("c.md", "Light therapy uses a lamp.", "Side effects are mild."),
+        page("d.md", "Art therapy uses paint.", "No skill is needed."),
+        page("e.md", "Music therapy uses songs.", "Sessions last an hour.")]
+EVERY = [d.stored.document.doc_id for d in BASE]
+
+
+def test_a_change_writes_one_small_segment_and_leaves_the_others_untouched(
+    tmp_path: Path,
+) -> None:
+    first_publish(tmp_path, BASE)
+    first = store.read_manifest(tmp_path).segments
+    before = stamps(tmp_path / store.SEGMENTS / first[0])
+    edited = page("b.md", "Walking groups meet daily.", "Bring water.")
+    republish(tmp_path, [edited], EVERY)
+
+    manifest_now = store.read_manifest(tmp_path)
+    assert manifest_now.segments[0] == first[0] and len(manifest_now.segments) == 2
+    assert manifest_now.placement == {**{d: first[0] for d in EVERY},
+                                      "b.md": manifest_now.segments[1]}
+    assert stamps(tmp_path / store.SEGMENTS / first[0]) == before, "it was rewritten"
+    new_segment = tmp_path / store.SEGMENTS / manifest_now.segments[1]
+    assert len(np.load(new_segment / "vectors.npy")) == 2  # only b.md's chunks
+
+    fresh = tmp_path / "fresh"
+    rebuilt = [BASE[0], edited, *BASE[2:]]
+    first_publish(fresh, rebuilt)
+    assert served(tmp_path) == served(fresh), "replaced rows must be invisible"
+    assert "Walking groups meet weekly." not in served(tmp_path)["vectors"]
+
+
+def test_removed_documents_disappear_and_counts_follow(tmp_path: Path) -> None:
+    first_publish(tmp_path, BASE)
+    republish(tmp_path, [], ["a.md", "c.md", "d.md", "e.md"])
+    snapshot = store.open_index(tmp_path)
+    assert set(snapshot.documents) == {"a.md", "c.md", "d.md", "e.md"}
+    assert snapshot.manifest.chunk_count == len(snapshot.chunks) == 8
+    assert {c.doc_id for c in snapshot.chunks} == {"a.md", "c.md", "d.md", "e.md"}
+
+
+def test_many_edits_keep_few_segments_and_serve_the_same_as_a_fresh_build(
+    tmp_path: Path,
+) -> None:
+    documents = {f"p{i}.md": page(f"p{i}.md", f"Page {i} about sleep.", f"Page {i} walking.")
+                 for i in range(12)}
+    first_publish(tmp_path, list(documents.values()))
+    for edit in range(3 * store.MAX_SEGMENTS):
+        name = f"p{edit % 3}.md"
+        documents[name] = page(name, f"Page {edit} edit about light.", "Same second part.")
+        republish(tmp_path, [documents[name]], list(documents))
+        assert len(store.read_manifest(tmp_path).segments) <= store.MAX_SEGMENTS
+    # Editing four of twelve pages again replaces a third of the first segment's rows.
+    for i in range(3, 7):
+        documents[f"p{i}.md"] = page(f"p{i}.md", f"Page {i} rewritten.", "Sleep well.")
+    base = store.read_manifest(tmp_path).segments[0]
+    republish(tmp_path, [documents[f"p{i}.md"] for i in range(3, 7)], list(documents))
+    assert base not in store.read_manifest(tmp_path).segments, "a mostly replaced segment stays"
+
+    fresh = tmp_path / "fresh"
+    first_publish(fresh, list(documents.values()))
+    mine, theirs = served(tmp_path), served(fresh)
+    assert mine["vectors"] == theirs["vectors"] and mine["found"] == theirs["found"]
+    assert mine["quotable"] == theirs["quotable"]
+    assert {d: sorted(t) for d, t in mine["texts"].items()} == \
+        {d: sorted(t) for d, t in theirs["texts"].items()}
+
+
+def test_segments_no_generation_lists_are_removed(tmp_path: Path) -> None:
+    first_publish(tmp_path, BASE)
+    first = store.read_manifest(tmp_path).segments[0]
+    republish(tmp_path, [page(d.stored.document.doc_id, "All new.") for d in BASE],
+              EVERY)
+    crashed = tmp_path / store.SEGMENTS / f"{store.TEMP_PREFIX}seg-crashed"
+    crashed.mkdir()
+    orphan = tmp_path / store.SEGMENTS / "seg-written-but-never-published"
+    orphan.mkdir()
+    store.remove_old_generations(tmp_path, keep=2, grace_seconds=0)
+    assert (tmp_path / store.SEGMENTS / first).exists(), "the previous generation still uses it"
+    assert not crashed.exists() and not orphan.exists()
+    republish(tmp_path, [page("a.md", "Newer.")], EVERY)
+    store.remove_old_generations(tmp_path, keep=2, grace_seconds=0)
+    assert not (tmp_path / store.SEGMENTS / first).exists()
+    assert len(served(tmp_path)["texts"]) == len(EVERY)
+
+
+def test_the_approximate_index_is_stored_with_the_generation(tmp_path: Path) -> None:
+    first_publish(tmp_path, BASE, approximate_from=6)
+    generation = tmp_path / store.read_manifest(tmp_path).generation
+    assert (generation / "vectors.faiss").exists()
+    assert store.read_manifest(tmp_path).vector_index.startswith("IVF-Flat")
+    republish(tmp_path, [], ["a.md", "b.md"], approximate_from=6)  # 4 chunks: exact again
+    generation = tmp_path / store.read_manifest(tmp_path).generation
+    assert not (generation / "vectors.faiss").exists()
+    assert store.open_index(tmp_path).manifest.vector_index == "exact (IndexFlatIP)"

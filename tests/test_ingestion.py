@@ -143,9 +143,9 @@ def test_an_unchanged_folder_with_a_failing_file_is_settled_from_the_manifest(  
     assert first.exit_code == 2 and [f.reason for f in first.failed] == ["duplicate"]
 
     def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
-        raise AssertionError("a re-ingest with nothing changed opened the whole index")
+        raise AssertionError("a re-ingest with nothing changed opened the index")
 
-    monkeypatch.setattr(store, "open_index", refuse)
+    monkeypatch.setattr(store, "open_generation", refuse)
     again = build_index([good_corpus], tmp_path / "index", embedder=embedder)
     assert not again.published and again.exit_code == 2
     assert again.failed == first.failed
@@ -153,5 +153,28 @@ def test_an_unchanged_folder_with_a_failing_file_is_settled_from_the_manifest(  
     assert (again.chunks, again.sentences) == (first.chunks, first.sentences)
 
     copy.write_text("A page of its own now.\n")  # the failing file changed: the full way
-    with pytest.raises(AssertionError, match="opened the whole index"):
+    with pytest.raises(AssertionError, match="opened the index"):
         build_index([good_corpus], tmp_path / "index", embedder=embedder)
+
+
+def test_a_changed_page_is_written_alone_and_served_as_a_fresh_build_would(  # type: ignore[no-untyped-def]
+        good_corpus: Path, tmp_path: Path, embedder) -> None:
+    from search import index as store
+
+    index = tmp_path / "index"
+    build_index([good_corpus], index, embedder=embedder)
+    first = store.read_manifest(index).segments
+    page = good_corpus / "sleep-therapy.md"
+    page.write_text(page.read_text().replace("0808 157 0999", "0808 157 0111"))
+    report = build_index([good_corpus], index, embedder=embedder)
+    assert report.updated == ["sleep-therapy.md"] and report.chunks_embedded == 1
+
+    manifest = store.read_manifest(index)
+    assert manifest.segments == [*first, manifest.placement["sleep-therapy.md"]]
+    assert {d for d, s in manifest.placement.items() if s != first[0]} == {"sleep-therapy.md"}
+    fresh = build_index([good_corpus], tmp_path / "fresh", embedder=embedder)
+    assert (report.chunks, report.sentences) == (fresh.chunks, fresh.sentences)
+    ours, theirs = (Searcher(open_index(f), embedder) for f in (index, tmp_path / "fresh"))
+    for query in ("sleep clinic phone number", "walking group", "light therapy side effects"):
+        assert [(h.chunk.chunk_id, round(h.score, 4)) for h in ours.search(query, k=5)] == \
+            [(h.chunk.chunk_id, round(h.score, 4)) for h in theirs.search(query, k=5)]
