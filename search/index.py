@@ -199,6 +199,8 @@ class Segment:
             for line, (doc_id, c0, c1, s0, s1) in enumerate(raw["documents"])
         }
         self.rows = int(raw["rows"])
+        #: Each file's size when written: a cheap check that nothing was cut short or lost.
+        self.sizes: dict[str, int] = raw.get("sizes", {})
         self._lines: dict[str, list[str]] = {}
         self._terms: lexical.TermCounts | None = None
         self._sentences: np.ndarray | None = None
@@ -257,9 +259,29 @@ class Generation:
                 raise _damaged(self.index_dir, error) from error
         return self._segments[name]
 
+    def verify(self) -> None:
+        """Raise IndexCorruptError when a segment file is missing or not the size written.
+
+        Cheap (a stat per file), so an ingest runs it before trusting the generation:
+        a damaged segment is then rebuilt rather than carried into the next generation.
+        """
+        for name in self.manifest.segments:
+            segment = self.segment(name)
+            for file, size in segment.sizes.items():
+                try:
+                    actual = (segment.folder / file).stat().st_size
+                except OSError as error:
+                    raise _damaged(self.index_dir, error) from error
+                if actual != size:
+                    raise _damaged(self.index_dir, ValueError(
+                        f"{segment.folder / file} holds {actual} bytes, not the {size} written"))
+
     def counts(self, doc_id: str) -> tuple[int, int]:
         """How many chunks and quotable sentences a served document has."""
-        entry = self.segment(self.manifest.placement[doc_id]).entries[doc_id]
+        try:
+            entry = self.segment(self.manifest.placement[doc_id]).entries[doc_id]
+        except KeyError as error:
+            raise _damaged(self.index_dir, error) from error
         return entry.chunks[1] - entry.chunks[0], entry.sentences[1] - entry.sentences[0]
 
     def chunks_and_vectors(self, doc_id: str) -> tuple[list[Chunk], np.ndarray]:
@@ -443,7 +465,11 @@ def publish(
         sentence_count += sentences
     vector_index = describe(faiss.IndexFlatIP(manifest.dimension))
     if chunk_count >= approximate_from:
-        searchable = build_vector_index(_served_vectors(reader), approximate_from)
+        try:
+            served = _served_vectors(reader)
+        except _RECOVERABLE as error:
+            raise _damaged(index_dir, error) from error
+        searchable = build_vector_index(served, approximate_from)
         faiss.write_index(searchable, str(temporary / "vectors.faiss"))
         vector_index = describe(searchable)
     final = replace(reader.manifest, generation=name,
@@ -492,51 +518,76 @@ def _served_vectors(generation: Generation) -> np.ndarray:
     return _stack(parts, manifest.dimension)
 
 
+@dataclass
+class _SegmentRecords:
+    """What a new segment will hold, gathered document by document."""
+
+    entries: list[list[Any]] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+    chunks: list[str] = field(default_factory=list)
+    sentences: list[np.ndarray] = field(default_factory=list)
+    vectors: list[np.ndarray] = field(default_factory=list)
+    terms: list[lexical.TermCounts] = field(default_factory=list)
+    sentence_total: int = 0
+
+    def _enter(self, doc_id: str, chunks: int, sentences: int) -> None:
+        first_chunk = len(self.chunks)
+        self.entries.append([doc_id, first_chunk, first_chunk + chunks,
+                             self.sentence_total, self.sentence_total + sentences])
+        self.sentence_total += sentences
+
+    def copy(self, doc_id: str, source: Segment) -> None:
+        """A served document's records, as they are, from the segment that holds it."""
+        entry = source.entries[doc_id]
+        self._enter(doc_id, entry.chunks[1] - entry.chunks[0],
+                    entry.sentences[1] - entry.sentences[0])
+        self.documents.append(source.lines("documents.jsonl")[entry.line])
+        self.chunks.extend(source.lines("chunks.jsonl")[slice(*entry.chunks)])
+        self.sentences.append(source.sentence_bounds()[slice(*entry.sentences)])
+        self.vectors.append(source.vectors()[slice(*entry.chunks)])
+        self.terms.append(source.terms().take(range(*entry.chunks)))
+
+    def add(self, document: NewDocument) -> None:
+        """A newly loaded document (its vectors and term counts are added in one go)."""
+        import numpy as np
+
+        self._enter(document.stored.document.doc_id, len(document.chunks),
+                    len(document.sentences))
+        self.documents.append(_dumps(_stored_document_to_json(document.stored)))
+        self.chunks.extend(_dumps(_chunk_to_json(c)) for c in document.chunks)
+        self.sentences.append(np.array([(x.start, x.end) for x in document.sentences],
+                                       dtype=np.int64).reshape(-1, 2))
+
+
 def _write_segment(index_dir: Path, new: Sequence[NewDocument], vectors: np.ndarray,
                    dimension: int, previous: Generation | None, copied: list[str]) -> str:
     """A new segment holding the copied documents' records (as they are) and the new ones."""
     import numpy as np
 
+    records = _SegmentRecords()
+    if previous is not None:
+        try:
+            for doc_id in copied:
+                records.copy(doc_id, previous.segment(previous.manifest.placement[doc_id]))
+        except _RECOVERABLE as error:
+            raise _damaged(index_dir, error) from error
+    for document in new:
+        records.add(document)
+    records.vectors.append(vectors)
+    records.terms.append(lexical.count_terms([c.embedding_text for d in new for c in d.chunks]))
+
     name = f"{SEGMENT_PREFIX}{_stamp()}"
     folder = index_dir / SEGMENTS / f"{TEMP_PREFIX}{name}"
     folder.mkdir(parents=True)
-    entries: list[list[Any]] = []
-    documents: list[str] = []
-    chunks: list[str] = []
-    sentences: list[np.ndarray] = []
-    vector_parts: list[np.ndarray] = []
-    term_parts: list[lexical.TermCounts] = []
-    sources = [(d, previous.segment(previous.manifest.placement[d])) for d in copied] \
-        if previous is not None else []
-    for doc_id, source in sources:
-        entry = source.entries[doc_id]
-        first_sentence = sum(len(part) for part in sentences)
-        entries.append([doc_id, len(chunks), len(chunks) + entry.chunks[1] - entry.chunks[0],
-                        first_sentence, first_sentence + entry.sentences[1] - entry.sentences[0]])
-        documents.append(source.lines("documents.jsonl")[entry.line])
-        chunks.extend(source.lines("chunks.jsonl")[slice(*entry.chunks)])
-        sentences.append(source.sentence_bounds()[slice(*entry.sentences)])
-        vector_parts.append(source.vectors()[slice(*entry.chunks)])
-        term_parts.append(source.terms().take(range(*entry.chunks)))
-    for document in new:
-        doc_id = document.stored.document.doc_id
-        first_sentence = sum(len(part) for part in sentences)
-        entries.append([doc_id, len(chunks), len(chunks) + len(document.chunks),
-                        first_sentence, first_sentence + len(document.sentences)])
-        documents.append(_dumps(_stored_document_to_json(document.stored)))
-        chunks.extend(_dumps(_chunk_to_json(c)) for c in document.chunks)
-        sentences.append(np.array([(x.start, x.end) for x in document.sentences],
-                                  dtype=np.int64).reshape(-1, 2))
-    vector_parts.append(vectors)
-    term_parts.append(lexical.count_terms([c.embedding_text for d in new for c in d.chunks]))
-
-    np.save(folder / "vectors.npy", _stack(vector_parts, dimension), allow_pickle=False)
-    lexical.write_terms(folder / lexical.FOLDER, lexical.TermCounts.concatenate(term_parts))
-    np.save(folder / "sentences.npy", _stack(sentences, 2, "int64"), allow_pickle=False)
-    for file, lines in (("documents.jsonl", documents), ("chunks.jsonl", chunks)):
-        _write_text(folder / file, "".join(lines))
-    _write_text(folder / "segment.json",
-                json.dumps({"rows": len(chunks), "documents": entries}))
+    np.save(folder / "vectors.npy", _stack(records.vectors, dimension), allow_pickle=False)
+    np.save(folder / "sentences.npy", _stack(records.sentences, 2, "int64"), allow_pickle=False)
+    lexical.write_terms(folder / lexical.FOLDER, lexical.TermCounts.concatenate(records.terms))
+    _write_text(folder / "documents.jsonl", "".join(records.documents))
+    _write_text(folder / "chunks.jsonl", "".join(records.chunks))
+    sizes = {path.relative_to(folder).as_posix(): path.stat().st_size
+             for path in sorted(folder.rglob("*")) if path.is_file()}
+    _write_text(folder / "segment.json", json.dumps(
+        {"rows": len(records.chunks), "documents": records.entries, "sizes": sizes}))
     for path in [*folder.iterdir(), *(folder / lexical.FOLDER).iterdir()]:
         _fsync(path)
     os.rename(folder, folder.with_name(name))

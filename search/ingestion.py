@@ -22,7 +22,7 @@ from search.chunking import TokenCounter, chunk_document, quotable_sentences
 from search.config import Settings
 from search.documents import file_fingerprint
 from search.embedding import Embedder, load_embedder, load_token_counter, resolve_model
-from search.errors import IndexError_, LoadError
+from search.errors import IndexCorruptError, IndexError_, LoadError
 from search.failpoints import pause_point
 from search.loaders import SUFFIX_FORMATS, load_document, read_file
 
@@ -130,33 +130,48 @@ def build_index(
     """
     settings = settings or Settings()
     index_dir = Path(index_dir)
-    report = IngestReport(index=str(index_dir))
-    files, report.failed = discover(paths, settings)
+    files, failures = discover(paths, settings)
     with store.ingest_lock(index_dir):
         store.remove_old_generations(index_dir)
+        report = IngestReport(index=str(index_dir), failed=list(failures))
         if _nothing_changed(files, index_dir, settings, report):
             return report
         previous = _previous(index_dir, settings)
-        plan = _Plan(settings, previous, report, progress)
-        plan.load(files)
-        if not plan.fingerprints:
-            report.error = "no document could be loaded" if files or report.failed else \
-                "no supported files (.md, .txt, .html, .pdf) were found"
-            return report
-        report.chunks, report.sentences = plan.counts()
-        if not plan.changed():
-            return report
-        vectors = plan.embed(embedder)
-        manifest = store.Manifest(
-            model=plan.model, dimension=plan.dimension, chunking=asdict(settings.chunking),
-            documents=plan.fingerprints, chunk_count=report.chunks,
-            sentence_count=report.sentences, max_seq_tokens=plan.max_seq_tokens,
-            failures=plan.failed_files(),
-        )
-        report.generation = store.publish(index_dir, manifest, plan.new, vectors,
-                                          previous=previous, keep=plan.kept,
-                                          approximate_from=settings.approximate_from)
-        report.published = True
+        try:
+            return _publish_changes(files, index_dir, settings, previous, report, embedder,
+                                    progress)
+        except IndexCorruptError:
+            if previous is None:
+                raise
+        # A segment the served generation needs is damaged: build everything afresh.
+        report = IngestReport(index=str(index_dir), failed=list(failures))
+        return _publish_changes(files, index_dir, settings, None, report, embedder, progress)
+
+
+def _publish_changes(files: list[SourceFile], index_dir: Path, settings: Settings,
+                     previous: store.Generation | None, report: IngestReport,
+                     embedder: Embedder | None, progress: Progress | None) -> IngestReport:
+    """Load what changed since ``previous`` (everything, without one), embed, publish."""
+    plan = _Plan(settings, previous, report, progress)
+    plan.load(files)
+    if not plan.fingerprints:
+        report.error = "no document could be loaded" if files or report.failed else \
+            "no supported files (.md, .txt, .html, .pdf) were found"
+        return report
+    report.chunks, report.sentences = plan.counts()
+    if not plan.changed():
+        return report
+    vectors = plan.embed(embedder)
+    manifest = store.Manifest(
+        model=plan.model, dimension=plan.dimension, chunking=asdict(settings.chunking),
+        documents=plan.fingerprints, chunk_count=report.chunks,
+        sentence_count=report.sentences, max_seq_tokens=plan.max_seq_tokens,
+        failures=plan.failed_files(),
+    )
+    report.generation = store.publish(index_dir, manifest, plan.new, vectors,
+                                      previous=previous, keep=plan.kept,
+                                      approximate_from=settings.approximate_from)
+    report.published = True
     return report
 
 
@@ -173,6 +188,7 @@ def _nothing_changed(files: list[SourceFile], index_dir: Path, settings: Setting
         return False
     try:
         manifest = store.read_manifest(index_dir)
+        store.Generation(index_dir, manifest).verify()
     except IndexError_:
         return False
     # A file that failed last time is "unchanged" while its bytes are the ones that failed.
@@ -198,6 +214,7 @@ def _previous(index_dir: Path, settings: Settings) -> store.Generation | None:
     """The served generation, if its documents and vectors can be kept with these settings."""
     try:
         generation = store.open_generation(index_dir)
+        generation.verify()
     except IndexError_:
         return None  # missing, old schema or damaged: rebuild from scratch
     return generation if _same_setup(generation.manifest, settings) else None

@@ -178,3 +178,37 @@ def test_a_changed_page_is_written_alone_and_served_as_a_fresh_build_would(  # t
     for query in ("sleep clinic phone number", "walking group", "light therapy side effects"):
         assert [(h.chunk.chunk_id, round(h.score, 4)) for h in ours.search(query, k=5)] == \
             [(h.chunk.chunk_id, round(h.score, 4)) for h in theirs.search(query, k=5)]
+
+
+def test_a_damaged_segment_is_rebuilt_by_the_next_ingest(  # type: ignore[no-untyped-def]
+        good_corpus: Path, tmp_path: Path, embedder) -> None:
+    from search import index as store
+    from search.errors import IndexCorruptError
+
+    index = tmp_path / "index"
+    first = build_index([good_corpus], index, embedder=embedder)
+    segment = index / store.SEGMENTS / store.read_manifest(index).segments[0]
+    (segment / "chunks.jsonl").write_text("{half a line")
+    with pytest.raises(IndexCorruptError, match=r"Rebuild it: python ingest\.py"):
+        open_index(index)
+    page = good_corpus / "sleep-therapy.md"
+    page.write_text(page.read_text().replace("0808 157 0999", "0808 157 0111"))
+    report = build_index([good_corpus], index, embedder=embedder)  # the command it names
+    assert report.published and report.exit_code == 0
+    assert report.chunks_embedded == report.chunks == first.chunks  # afresh, nothing lost
+    hits = Searcher(open_index(index), embedder).search("sleep clinic phone number", k=3)
+    assert any("0808 157 0111" in h.chunk.text for h in hits)
+
+
+def test_a_cut_short_segment_file_is_noticed_even_when_nothing_changed(  # type: ignore[no-untyped-def]
+        good_corpus: Path, tmp_path: Path, embedder) -> None:
+    from search import index as store
+
+    index = tmp_path / "index"
+    first = build_index([good_corpus], index, embedder=embedder)
+    segment = index / store.SEGMENTS / store.read_manifest(index).segments[0]
+    documents = segment / "documents.jsonl"
+    documents.write_bytes(documents.read_bytes()[:-100])  # no ingest reads it back
+    report = build_index([good_corpus], index, embedder=embedder)
+    assert report.published and report.chunks_embedded == first.chunks
+    assert set(open_index(index).documents) == set(first.added)
