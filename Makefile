@@ -48,6 +48,9 @@ bench: ingest
 	$(BIN)/python bench/ingest.py --quick --profile --keep $(BENCH_WORK)
 	$(BIN)/python bench/queries.py --index $(BENCH_WORK)/index \
 		--questions $(BENCH_WORK)/medquad/questions.jsonl --paraphrases eval/medquad_reworded.jsonl
+	$(BIN)/python bench/ask_profile.py --index $(BENCH_WORK)/index \
+		--questions $(BENCH_WORK)/medquad/questions.jsonl --paraphrases eval/medquad_reworded.jsonl \
+		--batch-sizes 4 8 16 --int8-quotes
 	$(BIN)/python bench/cold_start.py --index $(INDEX) --repeat 3
 	$(BIN)/python bench/embedding.py --chunks $(BENCH_WORK)/index
 	$(BIN)/python bench/scale.py --quick
