@@ -24,12 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import machine  # bench/machine.py: scripts run from bench/ find it first
-from queries import read
+from queries import add_query_arguments, percentile, query_set
 
 
 def p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
+    return round(percentile(values, q), 1)
 
 
 def stages(answerer: Any, queries: list[str]) -> tuple[dict, list[list[str]], list[Any]]:
@@ -118,10 +117,7 @@ def int8_quotes(answerer: Any, queries: list[str], answers: list[Any], work: Pat
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--index", required=True)
-    parser.add_argument("--questions", type=Path, required=True)
-    parser.add_argument("--paraphrases", type=Path, action="append", default=[])
-    parser.add_argument("--n", type=int, default=1000)
+    add_query_arguments(parser)
     parser.add_argument("--batch-sizes", type=int, nargs="*", default=[])
     parser.add_argument("--int8-quotes", action="store_true")
     args = parser.parse_args()
@@ -129,8 +125,7 @@ def main() -> None:
     from search.answer import Answerer
     from search.retrieval import open_searcher
 
-    texts = [q for path in args.paraphrases for q in read(path)] + read(args.questions)
-    queries = [texts[i % len(texts)] for i in range(args.n)]
+    queries, _ = query_set(args)
     answerer = Answerer(open_searcher(args.index))
     for warm in ["warm up", "how is it treated"]:
         answerer.ask(warm)

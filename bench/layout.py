@@ -8,6 +8,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def _served_segments(index: Path) -> Iterator[tuple[Path, list[int]]]:
@@ -34,7 +38,7 @@ def chunk_texts(index: Path) -> list[str]:
     return texts
 
 
-def vectors(index: Path):  # type: ignore[no-untyped-def]  # -> np.ndarray (numpy imported late)
+def vectors(index: Path) -> np.ndarray:
     """Every served vector, in row order."""
     import numpy as np
 

