@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 INDEX ?= index
 CORPUS ?= corpus
 PORT ?= 8501
+# e.g. INGEST_FLAGS=--embed-sentences: every answer without embedding (README, Ingest)
+INGEST_FLAGS ?=
 # This machine keeps the CPU build of torch on disk; elsewhere pip uses PyPI as usual.
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 
@@ -22,7 +24,7 @@ $(STAMP): pyproject.toml constraints.txt
 # Incremental: when corpus/ has not changed this takes well under a second and
 # never loads the model.
 ingest: install
-	$(BIN)/python ingest.py $(CORPUS) --index $(INDEX) || [ $$? -eq 2 ]  # 2: some files failed, the rest is served
+	$(BIN)/python ingest.py $(CORPUS) --index $(INDEX) $(INGEST_FLAGS) || [ $$? -eq 2 ]  # 2: some files failed, the rest is served
 
 run: ingest
 	$(BIN)/streamlit run app.py --server.port $(PORT) -- --index $(INDEX)

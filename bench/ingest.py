@@ -4,6 +4,7 @@
     .venv/bin/python bench/ingest.py                          # all 5,489 pages (about 2 h)
     .venv/bin/python bench/ingest.py --reingest-only          # full corpus, re-ingest only
     .venv/bin/python bench/ingest.py --quick --profile        # + where the ingest time goes
+    .venv/bin/python bench/ingest.py --quick --embed-sentences  # ingest.py --embed-sentences
 
 Each run is its own process, so wall time and peak memory are the process's own:
 ``python ingest.py`` (everything: imports, loading, chunking, embedding, writing) and the
@@ -13,7 +14,8 @@ Re-ingest is timed with nothing changed, then three times with one more page cha
 (the median is reported). ``--reingest-only`` first builds the full-corpus index with
 stand-in vectors (re-ingest time does not depend on the vector values; the changed page
 is embedded by the real model), so the 3 s target can be checked without the hour a real
-build takes. Writes bench/results/ingest.json.
+build takes. Writes bench/results/ingest.json (ingest-sentences.json with ``--embed-sentences``,
+which embeds every quotable sentence at ingest too; the baseline still encodes the chunks).
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ class StandIn:
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     def embed_query(self, text):
         return self.embed_documents([text])[0]
-report = build_index([sys.argv[1]], sys.argv[2], Settings(), embedder=StandIn())
+settings = Settings(embed_sentences_at_ingest="--embed-sentences" in sys.argv[3:])
+report = build_index([sys.argv[1]], sys.argv[2], settings, embedder=StandIn())
 print(report.chunks)
 """
 
@@ -110,9 +113,10 @@ def folder_mb(path: Path) -> float:
     return round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20, 1)
 
 
-def ingest(pages: Path, index: Path, *extra: str) -> tuple[Run, dict]:
+def ingest(pages: Path, index: Path, *extra: str,
+           flags: tuple[str, ...] = ()) -> tuple[Run, dict]:
     result = run("ingest", [sys.executable, *extra, "ingest.py", str(pages), "--index",
-                            str(index), "--json"])
+                            str(index), "--json", *flags])
     return result, json.loads(result.output)
 
 
@@ -125,20 +129,21 @@ def change_one_page(pages: Path, which: int = 0) -> str:
     return page.name
 
 
-def reingest(pages: Path, index: Path, repeat: int = 3) -> dict:
+def reingest(pages: Path, index: Path, flags: tuple[str, ...] = (), repeat: int = 3) -> dict:
     """Nothing changed, then ``repeat`` runs that each change one more page (median)."""
-    unchanged, report = ingest(pages, index)
+    unchanged, report = ingest(pages, index, flags=flags)
     assert not report["published"], "nothing changed, yet a generation was published"
     runs = []
     for which in range(repeat):
         changed_page = change_one_page(pages, which)
-        changed, report = ingest(pages, index)
+        changed, report = ingest(pages, index, flags=flags)
         assert report["published"] and report["updated"] == [changed_page], report
         runs.append(changed.wall_seconds)
     return {"nothing_changed_seconds": unchanged.wall_seconds,
             "one_page_changed_seconds": sorted(runs)[len(runs) // 2],
             "one_page_changed_runs": runs, "peak_rss_mb": changed.peak_rss_mb,
             "chunks_embedded": report["chunks_embedded"], "chunks": report["chunks"],
+            "sentences_embedded": report["sentences_embedded"],
             "target_seconds": 3.0}
 
 
@@ -163,6 +168,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="add a cProfile of the ingest")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="the baseline's encode batch size (default: the ingest's own)")
+    parser.add_argument("--embed-sentences", action="store_true",
+                        help="ingest with --embed-sentences (the baseline is unchanged)")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="leave the pages and the index in DIR (for bench/queries.py)")
     args = parser.parse_args()
@@ -171,7 +178,8 @@ def main() -> None:
 
     batch_size = args.batch_size or Settings().batch_size
     limit = 500 if args.quick else None
-    result: dict = {"pages_limit": limit}
+    flags = ("--embed-sentences",) if args.embed_sentences else ()
+    result: dict = {"pages_limit": limit, "ingest_flags": list(flags)}
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         work = Path(tmp)
         if args.keep:
@@ -180,24 +188,28 @@ def main() -> None:
         result["pages"] = len(list(pages.iterdir()))
         index = work / "index"
         if args.reingest_only:
-            subprocess.run([sys.executable, "-c", STAND_IN, str(pages), str(index)], cwd=ROOT,
-                           check=True, capture_output=True)
+            subprocess.run([sys.executable, "-c", STAND_IN, str(pages), str(index), *flags],
+                           cwd=ROOT, check=True, capture_output=True)
         else:
-            result["ingest"] = build_and_baseline(pages, index, batch_size)
-        result["reingest"] = reingest(pages, index)
+            result["ingest"] = build_and_baseline(pages, index, batch_size, flags)
+        result["reingest"] = reingest(pages, index, flags)
         if args.profile:
             result["profile"] = profile(pages, work)
     report(result)
-    print(f"wrote {machine.write('ingest' + ('-reingest' if args.reingest_only else ''), result)}")
+    name = "ingest" + ("-reingest" if args.reingest_only else "") + \
+        ("-sentences" if args.embed_sentences else "")
+    print(f"wrote {machine.write(name, result)}")
 
 
-def build_and_baseline(pages: Path, index: Path, batch_size: int) -> dict:
-    built, report = ingest(pages, index)
+def build_and_baseline(pages: Path, index: Path, batch_size: int,
+                       flags: tuple[str, ...] = ()) -> dict:
+    built, report = ingest(pages, index, flags=flags)
     baseline = run("baseline", [sys.executable, "-c", BASELINE, str(index), str(batch_size)])
     encode = json.loads(baseline.output.strip().splitlines()[-1])
     chunks = report["chunks"]
     return {
         "chunks": chunks, "sentences": report["sentences"], "batch_size": batch_size,
+        "sentences_embedded": report["sentences_embedded"],
         "pipeline": {**asdict(built), "output": None,
                      "chunks_per_second": round(chunks / built.wall_seconds, 1)},
         "baseline": {**asdict(baseline), "output": None,
@@ -213,7 +225,9 @@ def report(result: dict) -> None:
     if "ingest" in result:
         ingest = result["ingest"]
         pipeline, baseline = ingest["pipeline"], ingest["baseline"]
-        print(f"{ingest['chunks']:,} chunks; index {ingest['index_mb']} MB on disk")
+        print(f"{ingest['chunks']:,} chunks; index {ingest['index_mb']} MB on disk"
+              + (f"; {ingest['sentences_embedded']:,} sentences embedded too"
+                 if ingest["sentences_embedded"] else ""))
         print(f"{'':<40}{'seconds':>9}{'chunks/s':>10}{'peak MB':>9}")
         print(f"{'ingest.py (whole process)':<40}{pipeline['wall_seconds']:>9}"
               f"{pipeline['chunks_per_second']:>10}{pipeline['peak_rss_mb']:>9}")

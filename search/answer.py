@@ -2,8 +2,9 @@
 
 The crisis check runs before retrieval, on the caller's own words. An approved answer that
 matches the question closely is returned word for word. Otherwise the sentences of the top
-passages of the top-ranked document (embedded on first use, then kept in a bounded cache;
-embedding them all at ingest would double its cost) are scored against the question
+passages of the top-ranked document (read from the index when it was built with
+``embed_sentences_at_ingest``; else embedded on first use and kept in a bounded cache,
+because embedding them all at ingest doubles its cost) are scored against the question
 (sentence and passage similarity, half each); the best one and any within
 ``sentence_margin`` of it are quoted in document order. When the best falls below
 ``min_confidence`` the answer is "not covered", with the nearest passages still listed.
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from search.approved import ApprovedAnswer, load_approved_answers
 from search.config import AnswerSettings
-from search.documents import BREADCRUMB_SEPARATOR, Document, embedding_text
+from search.documents import BREADCRUMB_SEPARATOR, Document
 from search.retrieval import Filters, Hit, Searcher, clean_query
 from search.safety import Safety, load_crisis_check
 
@@ -157,17 +158,20 @@ class Answerer:
 
     def _vectors_of(self, positions: list[int]) -> np.ndarray:
         """Sentence vectors, embedded as the model saw chunks: with their breadcrumb.
+        Read from the index when it was built with them, else embedded now and cached.
         The app's sessions share one answerer from several threads: hence the lock."""
         import numpy as np
 
+        stored = self.searcher.snapshot.sentences.vectors_of(positions)
+        if stored is not None:
+            return stored
         cache = self._sentence_vectors
         with self._cache_lock:
             found = {p: cache[p] for p in positions if p in cache}
         missing = [p for p in positions if p not in found]
         if missing:
             spans = [self.searcher.snapshot.sentences.span(p) for p in missing]
-            texts = [embedding_text(s.section, self._document(s.doc_id).text[s.start:s.end])
-                     for s in spans]
+            texts = [s.embedding_text(self._document(s.doc_id).text) for s in spans]
             found.update(zip(missing, self.searcher.embedder.embed_documents(texts),
                              strict=True))
         with self._cache_lock:

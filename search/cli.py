@@ -28,13 +28,18 @@ def ingest_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME_OR_PATH",
                         help=f"sentence-transformers model (default: bundled {DEFAULT_MODEL})")
     _backend_argument(parser)
+    parser.add_argument("--embed-sentences", action="store_true",
+                        help="also embed every quotable sentence now, so that no answer has "
+                        "to (new questions answered in ~15 ms instead of ~80-190 ms, for "
+                        "about twice the embedding work; switching rebuilds the index)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
 
     from search.ingestion import build_index
 
     try:
-        settings = Settings(model=args.model, backend=args.backend)
+        settings = Settings(model=args.model, backend=args.backend,
+                            embed_sentences_at_ingest=args.embed_sentences)
         with _progress_bars(sys.stderr) as progress:
             report = build_index(args.paths, args.index, settings, progress=progress)
     except SearchError as error:
@@ -59,8 +64,10 @@ def _print_report(report: Any) -> None:
     for failure in report.failed:
         kept = " (the previous version is still served)" if failure.kept_previous else ""
         print(f"    {failure.source}: {failure.reason}: {failure.message}{kept}")
+    embedded = f" ({report.sentences_embedded} embedded this run)" \
+        if report.sentences_embedded else ""
     print(f"  chunks {report.chunks} ({report.chunks_embedded} embedded this run), "
-          f"quotable sentences {report.sentences}")
+          f"quotable sentences {report.sentences}{embedded}")
 
 
 class _progress_bars:

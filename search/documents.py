@@ -85,6 +85,10 @@ class SentenceSpan:
     start: int
     end: int
 
+    def embedding_text(self, document_text: str) -> str:
+        """What the model sees of it: the sentence with its breadcrumb, as chunks are."""
+        return embedding_text(self.section, document_text[self.start:self.end])
+
 
 def embedding_text(section: tuple[str, ...], text: str) -> str:
     return f"{BREADCRUMB_SEPARATOR.join(section)}\n{text}"

@@ -14,6 +14,8 @@ Layout (plain files, no pickle)::
         vectors.npy            the chunks' normalised float32 vectors, in the same order
         sentences.npy          quotable sentences: int64 [start, end) in their document's
                                text (embedded when an answer needs them, not at ingest)
+        sentence_vectors.npy   only with Settings.embed_sentences_at_ingest: the
+                               sentences' float32 vectors, in the same order
         terms/                 the chunks' stemmed term counts, for BM25
       gen-<time>-<id>/         one complete, immutable generation
         manifest.json          schema, model, dimension, chunking, fingerprints, counts, and
@@ -116,6 +118,8 @@ class Manifest:
     normalised: bool = True
     metric: str = "inner_product"
     vector_index: str = "IndexFlatIP"
+    #: Whether every segment holds its quotable sentences' vectors.
+    sentence_vectors: bool = False
     #: The segments served, in row order, and the segment that serves each document.
     segments: list[str] = field(default_factory=list)
     placement: dict[str, str] = field(default_factory=dict)
@@ -131,10 +135,11 @@ class SentenceStore:
     """
 
     def __init__(self, documents: dict[str, StoredDocument], bounds: np.ndarray,
-                 ranges: dict[str, tuple[int, int]]) -> None:
+                 ranges: dict[str, tuple[int, int]], vectors: np.ndarray | None = None) -> None:
         self._documents = documents
         self._bounds = bounds
         self._ranges = ranges
+        self._vectors = vectors
         self._firsts = sorted((first, doc_id) for doc_id, (first, last) in ranges.items()
                               if last > first)
 
@@ -152,6 +157,10 @@ class SentenceStore:
 
     def of_document(self, doc_id: str) -> list[int]:
         return list(range(*self._ranges.get(doc_id, (0, 0))))
+
+    def vectors_of(self, positions: Sequence[int]) -> np.ndarray | None:
+        """The sentences' stored vectors; None when the index was built without them."""
+        return None if self._vectors is None else self._vectors[list(positions)]
 
     def span(self, position: int) -> SentenceSpan:
         """One sentence, with its document and the section it lies in."""
@@ -222,6 +231,12 @@ class Segment:
         import numpy as np
 
         return np.load(self.folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+
+    def sentence_vectors(self) -> np.ndarray:
+        import numpy as np
+
+        return np.load(self.folder / "sentence_vectors.npy", mmap_mode="r",
+                       allow_pickle=False)
 
     def terms(self) -> lexical.TermCounts:
         if self._terms is None:
@@ -355,6 +370,7 @@ def open_index(index_dir: Path | str) -> IndexSnapshot:
     chunks: list[Chunk] = []
     documents: dict[str, StoredDocument] = {}
     sentence_parts: list[np.ndarray] = []
+    sentence_vector_parts: list[np.ndarray] = []
     sentence_ranges: dict[str, tuple[int, int]] = {}
     sentence_total = 0
     vector_parts: list[np.ndarray] = []
@@ -374,6 +390,9 @@ def open_index(index_dir: Path | str) -> IndexSnapshot:
                               for row in range(*entry.chunks))
                 bounds = segment.sentence_bounds()[slice(*entry.sentences)]
                 sentence_parts.append(bounds)
+                if manifest.sentence_vectors:
+                    sentence_vector_parts.append(
+                        segment.sentence_vectors()[slice(*entry.sentences)])
                 sentence_ranges[doc_id] = (sentence_total, sentence_total + len(bounds))
                 sentence_total += len(bounds)
             vector_parts.append(np.asarray(segment.vectors()[rows], dtype=np.float32))
@@ -387,8 +406,14 @@ def open_index(index_dir: Path | str) -> IndexSnapshot:
             vectors = faiss.IndexFlatIP(manifest.dimension)
             vectors.add(_stack(vector_parts, manifest.dimension))
         lexical_index = lexical.LexicalIndex(lexical.TermCounts.concatenate(term_parts))
-        sentences = SentenceStore(documents, _stack(sentence_parts, 2, "int64"),
-                                  sentence_ranges)
+        bounds = _stack(sentence_parts, 2, "int64")
+        sentence_vectors = None
+        if manifest.sentence_vectors:
+            sentence_vectors = _stack(sentence_vector_parts, manifest.dimension)
+            if len(sentence_vectors) != len(bounds):
+                raise ValueError(f"{len(sentence_vectors)} sentence vectors for "
+                                 f"{len(bounds)} sentences")
+        sentences = SentenceStore(documents, bounds, sentence_ranges, sentence_vectors)
     except _RECOVERABLE as error:
         raise _damaged(index_dir, error) from error
     if vectors.ntotal != len(chunks) or vectors.d != manifest.dimension:
@@ -427,11 +452,14 @@ def publish(
     index_dir: Path, manifest: Manifest, new: Sequence[NewDocument], vectors: np.ndarray, *,
     previous: Generation | None = None, keep: Iterable[str] = (),
     approximate_from: int = DEFAULT_APPROXIMATE_FROM,
+    sentence_vectors: np.ndarray | None = None,
 ) -> str:
     """Write the next generation and switch CURRENT to it.
 
     It serves the ``new`` documents (``vectors``: their chunks' vectors, in order) from a
     new segment, and the ``keep`` documents from wherever ``previous`` serves them.
+    ``sentence_vectors`` (the new documents' sentences', in order) are required exactly
+    when ``manifest.sentence_vectors`` says the index keeps them.
     """
     import faiss
     import numpy as np
@@ -439,6 +467,11 @@ def publish(
     chunk_total = sum(len(d.chunks) for d in new)
     if len(vectors) != chunk_total:
         raise ValueError(f"{len(vectors)} vectors for {chunk_total} chunks")
+    sentence_total = sum(len(d.sentences) for d in new)
+    given = None if sentence_vectors is None else len(sentence_vectors)
+    if given != (sentence_total if manifest.sentence_vectors else None):
+        raise ValueError(f"{given} sentence vectors for {sentence_total} sentences "
+                         f"(manifest.sentence_vectors={manifest.sentence_vectors})")
     placement = {doc_id: previous.manifest.placement[doc_id] for doc_id in keep} \
         if previous is not None else {}
     merged = _segments_to_merge(previous, placement) if previous is not None else set()
@@ -448,7 +481,7 @@ def publish(
              if name in still_served]
     if new or copied:
         segment = _write_segment(index_dir, new, np.asarray(vectors, dtype=np.float32),
-                                 manifest.dimension, previous, copied)
+                                 manifest.dimension, previous, copied, sentence_vectors)
         placement.update({doc_id: segment for doc_id in copied})
         placement.update({d.stored.document.doc_id: segment for d in new})
         order.append(segment)
@@ -528,6 +561,7 @@ class _SegmentRecords:
     sentences: list[np.ndarray] = field(default_factory=list)
     vectors: list[np.ndarray] = field(default_factory=list)
     terms: list[lexical.TermCounts] = field(default_factory=list)
+    sentence_vectors: list[np.ndarray] = field(default_factory=list)
     sentence_total: int = 0
 
     def _enter(self, doc_id: str, chunks: int, sentences: int) -> None:
@@ -536,7 +570,7 @@ class _SegmentRecords:
                              self.sentence_total, self.sentence_total + sentences])
         self.sentence_total += sentences
 
-    def copy(self, doc_id: str, source: Segment) -> None:
+    def copy(self, doc_id: str, source: Segment, with_sentence_vectors: bool) -> None:
         """A served document's records, as they are, from the segment that holds it."""
         entry = source.entries[doc_id]
         self._enter(doc_id, entry.chunks[1] - entry.chunks[0],
@@ -546,6 +580,8 @@ class _SegmentRecords:
         self.sentences.append(source.sentence_bounds()[slice(*entry.sentences)])
         self.vectors.append(source.vectors()[slice(*entry.chunks)])
         self.terms.append(source.terms().take(range(*entry.chunks)))
+        if with_sentence_vectors:  # a segment without them raises: the index is damaged
+            self.sentence_vectors.append(source.sentence_vectors()[slice(*entry.sentences)])
 
     def add(self, document: NewDocument) -> None:
         """A newly loaded document (its vectors and term counts are added in one go)."""
@@ -560,20 +596,25 @@ class _SegmentRecords:
 
 
 def _write_segment(index_dir: Path, new: Sequence[NewDocument], vectors: np.ndarray,
-                   dimension: int, previous: Generation | None, copied: list[str]) -> str:
+                   dimension: int, previous: Generation | None, copied: list[str],
+                   sentence_vectors: np.ndarray | None) -> str:
     """A new segment holding the copied documents' records (as they are) and the new ones."""
     import numpy as np
 
     records = _SegmentRecords()
+    with_sentence_vectors = sentence_vectors is not None
     if previous is not None:
         try:
             for doc_id in copied:
-                records.copy(doc_id, previous.segment(previous.manifest.placement[doc_id]))
+                records.copy(doc_id, previous.segment(previous.manifest.placement[doc_id]),
+                             with_sentence_vectors)
         except _RECOVERABLE as error:
             raise _damaged(index_dir, error) from error
     for document in new:
         records.add(document)
     records.vectors.append(vectors)
+    if sentence_vectors is not None:
+        records.sentence_vectors.append(sentence_vectors)
     records.terms.append(lexical.count_terms([c.embedding_text for d in new for c in d.chunks]))
 
     name = f"{SEGMENT_PREFIX}{_stamp()}"
@@ -581,6 +622,9 @@ def _write_segment(index_dir: Path, new: Sequence[NewDocument], vectors: np.ndar
     folder.mkdir(parents=True)
     np.save(folder / "vectors.npy", _stack(records.vectors, dimension), allow_pickle=False)
     np.save(folder / "sentences.npy", _stack(records.sentences, 2, "int64"), allow_pickle=False)
+    if with_sentence_vectors:
+        np.save(folder / "sentence_vectors.npy", _stack(records.sentence_vectors, dimension),
+                allow_pickle=False)
     lexical.write_terms(folder / lexical.FOLDER, lexical.TermCounts.concatenate(records.terms))
     _write_text(folder / "documents.jsonl", "".join(records.documents))
     _write_text(folder / "chunks.jsonl", "".join(records.chunks))

@@ -53,6 +53,7 @@ class IngestReport:
     chunks: int = 0
     sentences: int = 0
     chunks_embedded: int = 0
+    sentences_embedded: int = 0
     published: bool = False
     generation: str = ""
     #: Why nothing could be published, when ``published`` is False and it should have been.
@@ -161,16 +162,17 @@ def _publish_changes(files: list[SourceFile], index_dir: Path, settings: Setting
     report.chunks, report.sentences = plan.counts()
     if not plan.changed():
         return report
-    vectors = plan.embed(embedder)
+    vectors, sentence_vectors = plan.embed(embedder)
     manifest = store.Manifest(
         model=plan.model, dimension=plan.dimension, chunking=asdict(settings.chunking),
         documents=plan.fingerprints, chunk_count=report.chunks,
         sentence_count=report.sentences, max_seq_tokens=plan.max_seq_tokens,
-        failures=plan.failed_files(),
+        failures=plan.failed_files(), sentence_vectors=settings.embed_sentences_at_ingest,
     )
     report.generation = store.publish(index_dir, manifest, plan.new, vectors,
                                       previous=previous, keep=plan.kept,
-                                      approximate_from=settings.approximate_from)
+                                      approximate_from=settings.approximate_from,
+                                      sentence_vectors=sentence_vectors)
     report.published = True
     return report
 
@@ -221,9 +223,11 @@ def _previous(index_dir: Path, settings: Settings) -> store.Generation | None:
 
 
 def _same_setup(manifest: store.Manifest, settings: Settings) -> bool:
-    """Whether a generation was built with this model and chunking (else rebuild all)."""
+    """Whether a generation was built with this model, chunking and choice of sentence
+    vectors (else rebuild all)."""
     return (manifest.model == resolve_model(settings.model).name
-            and manifest.chunking == asdict(settings.chunking))
+            and manifest.chunking == asdict(settings.chunking)
+            and manifest.sentence_vectors == settings.embed_sentences_at_ingest)
 
 
 class _Plan:
@@ -325,11 +329,12 @@ class _Plan:
             self._counter = load_token_counter(self.settings.model)
         return self._counter
 
-    def embed(self, embedder: Embedder | None) -> np.ndarray:
-        """Vectors for the new documents' chunks. A changed document keeps the vector of
-        every chunk whose text it still has. Quotable sentences are embedded when an
-        answer needs them: at ingest they would double the embedding work (MedQuAD has
-        6.5 sentences per chunk)."""
+    def embed(self, embedder: Embedder | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Vectors for the new documents' chunks, and for their quotable sentences when
+        the settings ask for them at ingest (by default they are embedded when an answer
+        needs them: at ingest they double the embedding work, as MedQuAD has 6.5 sentences
+        per chunk). A changed document keeps the vector of every chunk whose text it still
+        has; its sentences are all embedded again."""
         import numpy as np
 
         reusable: dict[str, np.ndarray] = {}
@@ -342,26 +347,36 @@ class _Plan:
         for chunk in new_chunks:
             if chunk.content_hash not in reusable:
                 texts[chunk.content_hash] = chunk.embedding_text
-        if texts or not self.dimension:
+        wanted = self.settings.embed_sentences_at_ingest
+        sentences = [span.embedding_text(document.stored.document.text)
+                     for document in self.new for span in document.sentences] if wanted else []
+        fresh = None
+        if texts or sentences or not self.dimension:
             embedder = embedder or self._load_embedder()
             self.max_seq_tokens = embedder.max_seq_tokens
             self.dimension = embedder.dimension
-            done = 0
+            done, total = 0, len(texts) + len(sentences)
 
             def advance(count: int) -> None:
                 nonlocal done
                 done += count
                 if self.progress:
-                    self.progress("embed", done, len(texts))
+                    self.progress("embed", done, total)
                 pause_point("embed")
 
-            fresh = embedder.embed_documents(list(texts.values()), advance)
-            reusable.update(zip(texts, fresh, strict=True))
+            # One call: its length-sorted batches then mix chunks and sentences freely.
+            fresh = embedder.embed_documents([*texts.values(), *sentences], advance)
+            reusable.update(zip(texts, fresh[:len(texts)], strict=True))
             self.report.chunks_embedded = len(texts)
-
+            self.report.sentences_embedded = len(sentences)
+        sentence_vectors = None
+        if wanted:
+            sentence_vectors = fresh[len(texts):] if fresh is not None else \
+                np.zeros((0, self.dimension), dtype=np.float32)
         if not new_chunks:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.vstack([reusable[c.content_hash] for c in new_chunks]).astype(np.float32)
+            return np.zeros((0, self.dimension), dtype=np.float32), sentence_vectors
+        chunk_vectors = np.vstack([reusable[c.content_hash] for c in new_chunks])
+        return chunk_vectors.astype(np.float32), sentence_vectors
 
     def _load_embedder(self) -> Embedder:
         from search.embedding import set_threads

@@ -172,10 +172,13 @@ def page(name: str, *texts: str) -> store.NewDocument:
     return store.NewDocument(stored, chunks, sentences)
 
 
-def first_publish(folder: Path, documents: list[store.NewDocument], **options: object) -> str:
+def first_publish(folder: Path, documents: list[store.NewDocument], *,
+                  with_sentences: bool = False, **options: object) -> str:
     fingerprints = {d.stored.document.doc_id: d.stored.document.fingerprint for d in documents}
-    return store.publish(folder, manifest(documents=fingerprints), documents,
-                         vectors_for(documents), **options)  # type: ignore[arg-type]
+    return store.publish(folder, manifest(documents=fingerprints, sentence_vectors=with_sentences),
+                         documents, vectors_for(documents),
+                         sentence_vectors=sentence_vectors_for(documents) if with_sentences
+                         else None, **options)  # type: ignore[arg-type]
 
 
 def vectors_for(documents: list[store.NewDocument]) -> np.ndarray:
@@ -185,19 +188,33 @@ def vectors_for(documents: list[store.NewDocument]) -> np.ndarray:
         for chunk in document.chunks:
             seed = sum(map(ord, chunk.embedding_text))
             rows.append(np.random.default_rng(seed).normal(size=DIMENSION))
+    return normalised(rows)
+
+
+def sentence_vectors_for(documents: list[store.NewDocument]) -> np.ndarray:
+    """Likewise per sentence, seeded apart from the chunks' vectors."""
+    rows = [np.random.default_rng(sum(map(ord, s.embedding_text(d.stored.document.text))) + 7)
+            .normal(size=DIMENSION) for d in documents for s in d.sentences]
+    return normalised(rows)
+
+
+def normalised(rows: list[np.ndarray]) -> np.ndarray:
     matrix = np.asarray(rows, dtype=np.float32).reshape(-1, DIMENSION)
     return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
 
 
-def republish(folder: Path, changed: list[store.NewDocument], served: list[str],
-              **options: object) -> str:
+def republish(folder: Path, changed: list[store.NewDocument], served: list[str], *,
+              with_sentences: bool = False, **options: object) -> str:
     """Publish ``changed`` as new and keep every other served document in place."""
     previous = store.open_generation(folder)
     keep = [d for d in served if d not in {c.stored.document.doc_id for c in changed}]
     fingerprints = {**{d: previous.manifest.documents[d] for d in keep},
                     **{c.stored.document.doc_id: c.stored.document.fingerprint for c in changed}}
-    return store.publish(folder, manifest(documents=fingerprints), changed, vectors_for(changed),
-                         previous=previous, keep=keep, **options)  # type: ignore[arg-type]
+    return store.publish(folder, manifest(documents=fingerprints, sentence_vectors=with_sentences),
+                         changed, vectors_for(changed),
+                         sentence_vectors=sentence_vectors_for(changed) if with_sentences
+                         else None, previous=previous, keep=keep,
+                         **options)  # type: ignore[arg-type]
 
 
 def served(folder: Path) -> dict[str, Any]:
@@ -209,15 +226,22 @@ def served(folder: Path) -> dict[str, Any]:
                for row, c in enumerate(snapshot.chunks)}
     found = {snapshot.chunks[row].text
              for row, _ in snapshot.lexical.search("sleep walking light", 50)}
-    quotable = {}
+    quotable, sentence_vectors = {}, {}
     for doc, stored in snapshot.documents.items():
-        spans = [snapshot.sentences.span(p) for p in snapshot.sentences.of_document(doc)]
+        positions = snapshot.sentences.of_document(doc)
+        spans = [snapshot.sentences.span(p) for p in positions]
         assert all(s.doc_id == doc for s in spans)
         quotable[doc] = sorted((s.section, stored.document.text[s.start:s.end]) for s in spans)
+        stored_vectors = snapshot.sentences.vectors_of(positions)
+        if stored_vectors is not None:
+            sentence_vectors.update(
+                (s.embedding_text(stored.document.text), np.round(v, 5).tolist())
+                for s, v in zip(spans, stored_vectors, strict=True))
         last = snapshot.chunks[max(r for r, c in enumerate(snapshot.chunks) if c.doc_id == doc)]
         assert [snapshot.sentences.span(p).end
                 for p in snapshot.sentences.within(doc, last.start, last.end)] == [last.end]
     return {"texts": texts, "vectors": vectors, "found": found, "quotable": quotable,
+            "sentence_vectors": sentence_vectors,
             "counts": (snapshot.manifest.chunk_count, len(snapshot.chunks))}
 
 
@@ -320,3 +344,59 @@ def test_the_approximate_index_is_stored_with_the_generation(tmp_path: Path) -> 
     generation = tmp_path / store.read_manifest(tmp_path).generation
     assert not (generation / "vectors.faiss").exists()
     assert store.open_index(tmp_path).manifest.vector_index == "exact (IndexFlatIP)"
+
+
+# --- sentence vectors kept at ingest (Settings.embed_sentences_at_ingest) ------------------
+
+def test_sentence_vectors_follow_their_sentences_through_edits_and_merges(
+    tmp_path: Path,
+) -> None:
+    documents = {f"p{i}.md": page(f"p{i}.md", f"Page {i} about sleep.", f"Page {i} walking.")
+                 for i in range(6)}
+    first_publish(tmp_path, list(documents.values()), with_sentences=True)
+    for edit in range(2 * store.MAX_SEGMENTS):  # enough edits to force merges
+        name = f"p{edit % 4}.md"
+        documents[name] = page(name, f"Page {edit} edit about light.", "Same second part.")
+        republish(tmp_path, [documents[name]], list(documents), with_sentences=True)
+    snapshot = store.open_index(tmp_path)
+    assert snapshot.manifest.sentence_vectors
+    segments = [tmp_path / store.SEGMENTS / name for name in snapshot.manifest.segments]
+    assert all((folder / "sentence_vectors.npy").exists() for folder in segments)
+
+    fresh = tmp_path / "fresh"
+    first_publish(fresh, list(documents.values()), with_sentences=True)
+    mine, theirs = served(tmp_path), served(fresh)
+    assert len(mine["sentence_vectors"]) == len(snapshot.sentences) == 12
+    assert mine["sentence_vectors"] == theirs["sentence_vectors"]
+    expected = sentence_vectors_for(list(documents.values()))
+    assert sorted(map(tuple, np.round(expected, 5).tolist())) == \
+        sorted(map(tuple, mine["sentence_vectors"].values()))
+
+
+def test_without_sentence_vectors_none_are_written_or_served(tmp_path: Path) -> None:
+    first_publish(tmp_path, BASE)
+    snapshot = store.open_index(tmp_path)
+    assert not snapshot.manifest.sentence_vectors
+    assert snapshot.sentences.vectors_of([0, 1]) is None
+    segment = tmp_path / store.SEGMENTS / snapshot.manifest.segments[0]
+    assert not (segment / "sentence_vectors.npy").exists()
+
+
+def test_publish_refuses_sentence_vectors_that_do_not_match(tmp_path: Path) -> None:
+    fingerprints = {d.stored.document.doc_id: d.stored.document.fingerprint for d in BASE}
+    vectors = sentence_vectors_for(BASE)
+    for wanted, given in ((True, None), (True, vectors[:-1]), (False, vectors)):
+        with pytest.raises(ValueError, match="sentence vectors"):
+            store.publish(tmp_path, manifest(documents=fingerprints, sentence_vectors=wanted),
+                          BASE, vectors_for(BASE), sentence_vectors=given)
+    assert store.current_generation(tmp_path) is None, "nothing was published"
+
+
+def test_a_segment_missing_its_sentence_vectors_is_reported_as_damaged(tmp_path: Path) -> None:
+    first_publish(tmp_path, BASE, with_sentences=True)
+    segment = tmp_path / store.SEGMENTS / store.read_manifest(tmp_path).segments[0]
+    (segment / "sentence_vectors.npy").unlink()
+    with pytest.raises(IndexCorruptError, match=r"python ingest\.py"):
+        store.open_generation(tmp_path).verify()
+    with pytest.raises(IndexCorruptError, match=r"python ingest\.py"):
+        store.open_index(tmp_path)

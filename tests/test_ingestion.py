@@ -212,3 +212,53 @@ def test_a_cut_short_segment_file_is_noticed_even_when_nothing_changed(  # type:
     report = build_index([good_corpus], index, embedder=embedder)
     assert report.published and report.chunks_embedded == first.chunks
     assert set(open_index(index).documents) == set(first.added)
+
+
+QUESTIONS = ("how long does the walking group last and how often does it meet",
+             "what number do I ring to join a walking group",
+             "how do I get referred to nature therapy, who do I call",
+             "what are the side effects of light therapy",
+             "where can I park my car at the hospital on a weekend")
+
+
+def test_sentences_embedded_at_ingest_answer_as_embedding_them_later_does(  # type: ignore[no-untyped-def]
+        good_corpus: Path, tmp_path: Path, embedder) -> None:
+    from search.answer import Answerer
+
+    plain, kept = tmp_path / "plain", tmp_path / "kept"
+    build_index([good_corpus], plain, embedder=embedder)
+    build_index([good_corpus], kept, embedder=embedder)
+    with_sentences = Settings(embed_sentences_at_ingest=True)
+    counting = CountingEmbedder(embedder)
+    switched = build_index([good_corpus], kept, with_sentences, embedder=counting)
+    assert switched.published, "switching the setting rebuilds the index"
+    assert (switched.chunks_embedded, switched.sentences_embedded) == \
+        (switched.chunks, switched.sentences) and switched.sentences > switched.chunks
+    assert counting.embedded == switched.chunks + switched.sentences
+
+    counting, counting_plain = CountingEmbedder(embedder), CountingEmbedder(embedder)
+    ours = Answerer(Searcher(open_index(kept), counting))
+    theirs = Answerer(Searcher(open_index(plain), counting_plain))
+    for answerer in (ours, theirs):
+        answerer.ask("hello")  # the first ask embeds the approved questions once
+    counting.embedded = counting_plain.embedded = 0
+    for question in QUESTIONS:
+        mine, expected = ours.ask(question), theirs.ask(question)
+        assert (mine.answered, mine.answer) == (expected.answered, expected.answer), question
+        assert mine.confidence == pytest.approx(expected.confidence, abs=1e-5)
+    assert counting.embedded == 0, "no sentence is embedded when asking"
+    assert counting_plain.embedded > 0, "without them, answers embed their sentences"
+
+    page = good_corpus / "walking-group.txt"
+    page.write_text(page.read_text().replace("once a week for eight", "twice a week for six"))
+    edited = build_index([good_corpus], kept, with_sentences, embedder=embedder)
+    walking = open_index(kept).sentences.of_document("walking-group.txt")
+    assert edited.updated == ["walking-group.txt"] and edited.sentences_embedded == len(walking)
+    build_index([good_corpus], tmp_path / "fresh", with_sentences, embedder=embedder)
+    ours = Answerer(Searcher(open_index(kept), embedder))
+    theirs = Answerer(Searcher(open_index(tmp_path / "fresh"), embedder))
+    for question in QUESTIONS[:2]:
+        assert ours.ask(question).answer == theirs.ask(question).answer
+    assert build_index([good_corpus], kept, Settings(), embedder=embedder).published, \
+        "switching back rebuilds too"
+    assert open_index(kept).sentences.vectors_of([0]) is None
