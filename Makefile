@@ -53,6 +53,9 @@ bench: ingest
 	$(BIN)/python bench/ask_profile.py --index $(BENCH_WORK)/index \
 		--questions $(BENCH_WORK)/medquad/questions.jsonl --paraphrases eval/medquad_reworded.jsonl \
 		--batch-sizes 4 8 16 --int8-quotes
+	$(BIN)/python bench/ingest.py --quick --embed-sentences --keep $(BENCH_WORK)-sentences
+	$(BIN)/python bench/queries.py --index $(BENCH_WORK)-sentences/index --results queries-sentences \
+		--questions $(BENCH_WORK)/medquad/questions.jsonl --paraphrases eval/medquad_reworded.jsonl
 	$(BIN)/python bench/cold_start.py --index $(INDEX) --repeat 3
 	$(BIN)/python bench/embedding.py --chunks $(BENCH_WORK)/index
 	$(BIN)/python bench/scale.py --quick

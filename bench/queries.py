@@ -63,6 +63,8 @@ def timed(run, queries: list[str]) -> list[float]:  # type: ignore[no-untyped-de
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_query_arguments(parser)
+    parser.add_argument("--results", default="queries", metavar="NAME",
+                        help="write bench/results/NAME.json (default: %(default)s)")
     args = parser.parse_args()
 
     import faiss
@@ -109,7 +111,7 @@ def main() -> None:
     for name, row in rows.items():
         print(f"{name:<34}{row['p50']:>9}{row['p95']:>9}{row['p99']:>9}{row['qps']:>8}"
               f"{row['p95'] / base:>16.2f}x")
-    path = machine.write("queries", {"queries": len(queries), "paraphrases": paraphrases,
+    path = machine.write(args.results, {"queries": len(queries), "paraphrases": paraphrases,
                                      "chunks": vectors.ntotal, "rows": rows,
                                      "targets_ms": {"search p95": 30, "ask p95": 150}})
     print(f"wrote {path}")

@@ -30,7 +30,7 @@ def ingest_main(argv: Sequence[str] | None = None) -> int:
     _backend_argument(parser)
     parser.add_argument("--embed-sentences", action="store_true",
                         help="also embed every quotable sentence now, so that no answer has "
-                        "to (new questions answered in ~15 ms instead of ~80-190 ms, for "
+                        "to (new questions answered in ~15 ms instead of ~80-220 ms, for "
                         "about twice the embedding work; switching rebuilds the index)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)

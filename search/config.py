@@ -201,7 +201,7 @@ class Settings:
     approximate_from: int = DEFAULT_APPROXIMATE_FROM
     #: Embed every quotable sentence at ingest too, instead of when an answer first needs
     #: it. A question nobody asked before is then answered in about 15 ms instead of
-    #: 80-190 ms, but the ingest embeds about twice as much text and the index keeps 1.5 KB
+    #: 80-220 ms, but the ingest embeds about twice as much text and the index keeps 1.5 KB
     #: per sentence (README "Benchmarks"). Changing it rebuilds the index.
     embed_sentences_at_ingest: bool = False
     #: Texts per forward pass (length-sorted batches). bench/embedding.py on 2 cores:
