@@ -166,10 +166,15 @@ class SentenceStore:
         """One sentence, with its document and the section it lies in."""
         doc_id = self._firsts[bisect_right(self._firsts, (position, "\uffff")) - 1][1]
         start, end = (int(x) for x in self._bounds[position])
-        sections = self._documents[doc_id].document.sections
-        # The sentence belongs to the last section starting at or before it.
-        owner = max(0, bisect_right([s.start for s in sections], start) - 1)
-        return SentenceSpan(doc_id, sections[owner].breadcrumb if sections else (), start, end)
+        return _sentence_span(self._documents[doc_id].document, start, end)
+
+
+def _sentence_span(document: Document, start: int, end: int) -> SentenceSpan:
+    """A stored sentence: it belongs to the last section starting at or before it."""
+    sections = document.sections
+    owner = max(0, bisect_right([s.start for s in sections], start) - 1)
+    return SentenceSpan(document.doc_id, sections[owner].breadcrumb if sections else (),
+                        start, end)
 
 
 @dataclass(frozen=True)
@@ -309,6 +314,22 @@ class Generation:
         segment = self.segment(self.manifest.placement[doc_id])
         try:
             return segment.chunks_of(doc_id), segment.vectors_of(doc_id)
+        except _RECOVERABLE as error:
+            raise _damaged(self.index_dir, error) from error
+
+
+    def sentences_and_vectors(self, doc_id: str) -> tuple[list[str], np.ndarray]:
+        """A served document's quotable sentences as the model saw them, and their stored
+        vectors (for reuse when it changes); only for an index built with them."""
+        segment = self.segment(self.manifest.placement[doc_id])
+        try:
+            entry = segment.entries[doc_id]
+            line = segment.lines("documents.jsonl")[entry.line]
+            document = _stored_document_from_json(json.loads(line)).document
+            bounds = segment.sentence_bounds()[slice(*entry.sentences)]
+            texts = [_sentence_span(document, int(start), int(end)).embedding_text(document.text)
+                     for start, end in bounds]
+            return texts, segment.sentence_vectors()[slice(*entry.sentences)]
         except _RECOVERABLE as error:
             raise _damaged(self.index_dir, error) from error
 

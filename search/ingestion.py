@@ -333,8 +333,8 @@ class _Plan:
         """Vectors for the new documents' chunks, and for their quotable sentences when
         the settings ask for them at ingest (by default they are embedded when an answer
         needs them: at ingest they double the embedding work, as MedQuAD has 6.5 sentences
-        per chunk). A changed document keeps the vector of every chunk whose text it still
-        has; its sentences are all embedded again."""
+        per chunk). A changed document keeps the vector of every chunk and sentence whose
+        text it still has, so only new text is embedded."""
         import numpy as np
 
         reusable: dict[str, np.ndarray] = {}
@@ -348,8 +348,13 @@ class _Plan:
             if chunk.content_hash not in reusable:
                 texts[chunk.content_hash] = chunk.embedding_text
         wanted = self.settings.embed_sentences_at_ingest
-        sentences = [span.embedding_text(document.stored.document.text)
-                     for document in self.new for span in document.sentences] if wanted else []
+        sentence_texts = [span.embedding_text(document.stored.document.text)
+                          for document in self.new for span in document.sentences] if wanted else []
+        known: dict[str, np.ndarray] = {}
+        if sentence_texts and self.previous is not None:
+            for doc_id in self.report.updated:
+                known.update(zip(*self.previous.sentences_and_vectors(doc_id), strict=True))
+        sentences = list(dict.fromkeys(t for t in sentence_texts if t not in known))
         fresh = None
         if texts or sentences or not self.dimension:
             embedder = embedder or self._load_embedder()
@@ -367,12 +372,14 @@ class _Plan:
             # One call: its length-sorted batches then mix chunks and sentences freely.
             fresh = embedder.embed_documents([*texts.values(), *sentences], advance)
             reusable.update(zip(texts, fresh[:len(texts)], strict=True))
+            known.update(zip(sentences, fresh[len(texts):], strict=True))
             self.report.chunks_embedded = len(texts)
             self.report.sentences_embedded = len(sentences)
         sentence_vectors = None
         if wanted:
-            sentence_vectors = fresh[len(texts):] if fresh is not None else \
-                np.zeros((0, self.dimension), dtype=np.float32)
+            sentence_vectors = np.zeros((len(sentence_texts), self.dimension), dtype=np.float32)
+            for row, text in enumerate(sentence_texts):
+                sentence_vectors[row] = known[text]
         if not new_chunks:
             return np.zeros((0, self.dimension), dtype=np.float32), sentence_vectors
         chunk_vectors = np.vstack([reusable[c.content_hash] for c in new_chunks])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from search import Settings, build_index, open_index
@@ -221,6 +222,17 @@ QUESTIONS = ("how long does the walking group last and how often does it meet",
              "where can I park my car at the hospital on a weekend")
 
 
+def sentence_vectors(index: Path) -> dict[str, np.ndarray]:
+    """An index's stored sentence vectors by the text the model saw."""
+    snapshot = open_index(index)
+    positions = range(len(snapshot.sentences))
+    spans = [snapshot.sentences.span(p) for p in positions]
+    vectors = snapshot.sentences.vectors_of(positions)
+    assert vectors is not None
+    return {s.embedding_text(snapshot.documents[s.doc_id].document.text): v
+            for s, v in zip(spans, vectors, strict=True)}
+
+
 def test_sentences_embedded_at_ingest_answer_as_embedding_them_later_does(  # type: ignore[no-untyped-def]
         good_corpus: Path, tmp_path: Path, embedder) -> None:
     from search.answer import Answerer
@@ -252,9 +264,12 @@ def test_sentences_embedded_at_ingest_answer_as_embedding_them_later_does(  # ty
     page = good_corpus / "walking-group.txt"
     page.write_text(page.read_text().replace("once a week for eight", "twice a week for six"))
     edited = build_index([good_corpus], kept, with_sentences, embedder=embedder)
-    walking = open_index(kept).sentences.of_document("walking-group.txt")
-    assert edited.updated == ["walking-group.txt"] and edited.sentences_embedded == len(walking)
+    assert edited.updated == ["walking-group.txt"]
+    assert (edited.chunks_embedded, edited.sentences_embedded) == (1, 1), "only the edited one"
     build_index([good_corpus], tmp_path / "fresh", with_sentences, embedder=embedder)
+    mine, expected_vectors = (sentence_vectors(f) for f in (kept, tmp_path / "fresh"))
+    assert mine.keys() == expected_vectors.keys()
+    assert all(np.allclose(mine[t], expected_vectors[t], atol=1e-5) for t in mine)
     ours = Answerer(Searcher(open_index(kept), embedder))
     theirs = Answerer(Searcher(open_index(tmp_path / "fresh"), embedder))
     for question in QUESTIONS[:2]:
