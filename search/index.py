@@ -317,7 +317,6 @@ class Generation:
         except _RECOVERABLE as error:
             raise _damaged(self.index_dir, error) from error
 
-
     def sentences_and_vectors(self, doc_id: str) -> tuple[list[str], np.ndarray]:
         """A served document's quotable sentences as the model saw them, and their stored
         vectors (for reuse when it changes); only for an index built with them."""

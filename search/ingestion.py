@@ -332,8 +332,8 @@ class _Plan:
     def embed(self, embedder: Embedder | None) -> tuple[np.ndarray, np.ndarray | None]:
         """Vectors for the new documents' chunks, and for their quotable sentences when
         the settings ask for them at ingest (by default they are embedded when an answer
-        needs them: at ingest they double the embedding work, as MedQuAD has 6.5 sentences
-        per chunk). A changed document keeps the vector of every chunk and sentence whose
+        needs them: at ingest they double the embedding work, as MedQuAD has 5.5 to 6.5
+        sentences per chunk). A changed document keeps the vector of every chunk and sentence whose
         text it still has, so only new text is embedded."""
         import numpy as np
 
