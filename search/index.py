@@ -258,6 +258,10 @@ class Segment:
         return [row for doc_id, entry in self.entries.items()
                 if placement.get(doc_id) == self.name for row in range(*entry.chunks)]
 
+    def stored_document(self, doc_id: str) -> StoredDocument:
+        return _stored_document_from_json(
+            json.loads(self.lines("documents.jsonl")[self.entries[doc_id].line]))
+
     def chunks_of(self, doc_id: str) -> list[Chunk]:
         first, end = self.entries[doc_id].chunks
         return [_chunk_from_json(json.loads(line))
@@ -323,8 +327,7 @@ class Generation:
         segment = self.segment(self.manifest.placement[doc_id])
         try:
             entry = segment.entries[doc_id]
-            line = segment.lines("documents.jsonl")[entry.line]
-            document = _stored_document_from_json(json.loads(line)).document
+            document = segment.stored_document(doc_id).document
             bounds = segment.sentence_bounds()[slice(*entry.sentences)]
             texts = [_sentence_span(document, int(start), int(end)).embedding_text(document.text)
                      for start, end in bounds]
@@ -406,11 +409,9 @@ def open_index(index_dir: Path | str) -> IndexSnapshot:
             served = [(doc_id, entry) for doc_id, entry in segment.entries.items()
                       if manifest.placement.get(doc_id) == name]
             rows = segment.served_rows(manifest.placement)
-            document_lines = segment.lines("documents.jsonl")
             chunk_lines = segment.lines("chunks.jsonl")
             for doc_id, entry in served:
-                stored = _stored_document_from_json(json.loads(document_lines[entry.line]))
-                documents[doc_id] = stored
+                documents[doc_id] = segment.stored_document(doc_id)
                 chunks.extend(_chunk_from_json(json.loads(chunk_lines[row]))
                               for row in range(*entry.chunks))
                 bounds = segment.sentence_bounds()[slice(*entry.sentences)]
