@@ -253,10 +253,14 @@ class Segment:
             self._terms = lexical.read_terms(self.folder / lexical.FOLDER)
         return self._terms
 
+    def served(self, placement: dict[str, str]) -> list[tuple[str, _Entry]]:
+        """The documents that ``placement`` serves from this segment, in segment order."""
+        return [(doc_id, entry) for doc_id, entry in self.entries.items()
+                if placement.get(doc_id) == self.name]
+
     def served_rows(self, placement: dict[str, str]) -> list[int]:
         """The chunk rows of the documents that ``placement`` serves from this segment."""
-        return [row for doc_id, entry in self.entries.items()
-                if placement.get(doc_id) == self.name for row in range(*entry.chunks)]
+        return [row for _, entry in self.served(placement) for row in range(*entry.chunks)]
 
     def stored_document(self, doc_id: str) -> StoredDocument:
         return _stored_document_from_json(
@@ -406,8 +410,7 @@ def open_index(index_dir: Path | str) -> IndexSnapshot:
     try:
         for name in manifest.segments:
             segment = generation.segment(name)
-            served = [(doc_id, entry) for doc_id, entry in segment.entries.items()
-                      if manifest.placement.get(doc_id) == name]
+            served = segment.served(manifest.placement)
             rows = segment.served_rows(manifest.placement)
             chunk_lines = segment.lines("chunks.jsonl")
             for doc_id, entry in served:
