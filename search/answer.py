@@ -1,34 +1,47 @@
-"""Hits → an Answer: verbatim sentences from the best passages, each cited, or a refusal.
+"""A Query and its Hits → an Answer: verbatim sentences from one page, each cited, or a
+refusal that says what is missing.
 
-The crisis check runs before retrieval, on the caller's own words. An approved answer that
-matches the question closely is returned word for word. Otherwise the sentences of the top
-passages of the top-ranked document (read from the index when it was built with
-``embed_sentences_at_ingest``; else embedded on first use and kept in a bounded cache,
-because embedding them all at ingest doubles its cost) are scored against the question
-(sentence and passage similarity, half each); the best one and any within
-``sentence_margin`` of it are quoted in document order. When the best falls below
-``min_confidence`` the answer is "not covered", with the nearest passages still listed.
+The question is analysed once (``search.query``); the crisis check reads the whole message
+first. An approved answer that matches the question closely is returned word for word. A
+question about the service that names no treatment ("number to book?") is answered from
+the sentence most pages share in the sections of its intent. Otherwise the answer comes
+from one page: the first ranked page the question names, or that has a section for its
+intent. Its sentences (from the top passages and from the sections whose heading matches
+the intent) are scored by their own and their passage's similarity, with a preference for
+the intent's section and for sentences carrying the answer type asked for; the best and
+its close rivals in the same section are quoted in page order, and a lead-in ending in ":"
+brings its list. Whether that answers the question is decided by ``search.answerability``.
+
+Sentence vectors are read from the index when it was built with
+``embed_sentences_at_ingest``; else embedded on first use and kept in a bounded cache.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from search.answerability import Evidence, content_words, load_answerability_model
 from search.approved import ApprovedAnswer, load_approved_answers
 from search.config import AnswerSettings
-from search.documents import BREADCRUMB_SEPARATOR, Document
-from search.retrieval import Filters, Hit, Searcher, clean_query
+from search.documents import BREADCRUMB_SEPARATOR, Document, Section
+from search.query import Query
+from search.retrieval import Filters, Hit, Searcher
 from search.safety import Safety, load_crisis_check
 
 if TYPE_CHECKING:
     import numpy as np
 
 NOT_COVERED = "Not covered by our content."
+NOT_ENGLISH = "We answer in English."
 #: Sentence vectors kept per answerer (1.5 KB each): about 30 MB, hundreds of pages' worth.
 SENTENCE_CACHE_SIZE = 20_000
+#: List items a lead-in ending in ":" brings with it, at most.
+MAX_LIST_ITEMS = 12
+_LIST_ITEM = re.compile(r"(?:^|\n)[ \t]*(?:[-*•‣◦▪]|\d{1,2}[.)])[ \t]+$")
 
 
 @dataclass(frozen=True)
@@ -60,28 +73,45 @@ class Answer:
     sentences: tuple[AnswerSentence, ...]
     citations: tuple[Citation, ...]
     passages: tuple[Hit, ...]
+    #: The answerability model's probability that the quoted sentences answer it.
     confidence: float
     approved: bool
     safety: Safety
+    #: Why it was refused ("Our CBT page does not give a price"); empty when answered.
+    reason: str = ""
+    #: What a reader should know about how it was answered (another treatment than the
+    #: one chosen, the part of a long message used, the service-wide answer).
+    notice: str = ""
+    query: Query | None = None
+    evidence: Evidence | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "question": self.question, "answered": self.answered, "answer": self.answer,
+            "reason": self.reason, "notice": self.notice,
             "sentences": [{"text": s.text, "citations": list(s.citations)}
                           for s in self.sentences],
             "citations": [vars(c).copy() for c in self.citations],
             "passages": [h.as_dict() for h in self.passages],
             "confidence": round(self.confidence, 4), "approved": self.approved,
             "safety": self.safety.as_dict(),
+            "analysis": self.query.as_dict() if self.query else None,
+            "evidence": self.evidence.as_dict() if self.evidence else None,
         }
 
 
 @dataclass(frozen=True)
 class _Candidate:
-    hit: Hit
+    doc_id: str
+    section: Section
+    row: int
     start: int
     end: int
+    sentence: float = 0.0
+    passage: float = 0.0
     score: float = 0.0
+    carries_type: bool = False
+    in_intent: bool = False
 
 
 class Answerer:
@@ -90,71 +120,295 @@ class Answerer:
     def __init__(self, searcher: Searcher, settings: AnswerSettings | None = None) -> None:
         self.searcher = searcher
         self.settings = settings or AnswerSettings()
+        self.rules = searcher.rules
         self.crisis = load_crisis_check(self.settings.crisis_guidance, self.settings.safety_file)
         self.approved = load_approved_answers(self.settings.approved_answers)
+        self.model = load_answerability_model(self.settings.answerability_model)
         self._approved_vectors: np.ndarray | None = None
         self._sentence_vectors: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._rows: dict[tuple[str, tuple[str, ...]], list[int]] | None = None
 
     def ask(self, question: str, *, mode: str | None = None,
             filters: Filters | None = None) -> Answer:
-        asked = question
-        question = clean_query(question)
-        expansion = self.searcher.expand(self._in_context(question, filters))
-        vector = self.searcher.query_vector(expansion)
-        # Before retrieval, on the caller's own words; the query's vector is reused when
-        # it was made from exactly those words (whitespace aside).
-        own_words = expansion.text == question and not self.searcher.settings.expand_dense
-        safety = self.crisis.check(asked, self.searcher.embedder,
+        subject = self._subject(filters)
+        query = self.searcher.analyse(question, subject)
+        filters, notices = self._scope(query, filters)
+        vector = self.searcher.query_vector(query)
+        own_words = (query.expansion.text == query.asked
+                     and not self.searcher.settings.expand_dense)
+        safety = self.crisis.check(query.asked, self.searcher.embedder,
                                    vector if own_words else None)
-        hits = tuple(self.searcher.search(expansion.text, self.settings.passages, mode=mode,
+        hits = tuple(self.searcher.search(query, self.settings.passages, mode=mode,
                                           filters=filters, vector=vector))
+        if query.excerpted:
+            notices.append(f"Your message is long: the answer is for its question part, "
+                           f"“{query.text}”.")
+        base = Answer(query.asked, False, NOT_COVERED, (), (), hits, 0.0, False, safety,
+                      notice=" ".join(notices), query=query)
+        if not query.english:
+            return replace(base, answer=NOT_ENGLISH, reason=(
+                f"The question seems not to be in English (detected: {query.language}). We "
+                "answer in English only; the nearest passages are listed."))
         approved = self._approved_match(vector, filters)
-        if approved is not None:
-            return self._approved_answer(question, approved, hits, safety)
-        candidates = self._candidates(hits, vector)
-        chosen = self._choose(candidates)
-        confidence = max((c.score for c in chosen), default=0.0)
-        if not chosen or confidence < self.settings.min_confidence:
-            return Answer(question, False, NOT_COVERED, (), (), hits, confidence, False, safety)
+        if approved is not None and (not query.treatments
+                                     or approved.doc_id in query.treatments):
+            return self._approved_answer(base, approved)
+        intent = self.rules.intents.get(query.intent or "")
+        if intent is not None and intent.service and not query.treatments and not (
+                filters and filters.doc_ids):
+            return self._service_answer(base, query, vector, filters, safety)
+        return self._page_answer(base, query, vector, filters)
+
+    # --- scope ------------------------------------------------------------------------
+
+    def _subject(self, filters: Filters | None) -> str | None:
+        if filters is None or len(filters.doc_ids) != 1:
+            return None
+        stored = self.searcher.snapshot.documents.get(next(iter(filters.doc_ids)))
+        return stored.document.title if stored else None
+
+    def _scope(self, query: Query, filters: Filters | None) -> tuple[Filters | None, list[str]]:
+        """A question naming another treatment than the one chosen is answered for the
+        treatment named, and says so."""
+        if not (filters and filters.doc_ids and query.treatments) or (
+                query.treatments & filters.doc_ids):
+            return filters, []
+        documents = self.searcher.snapshot.documents
+        named = " and ".join(sorted(documents[d].document.title for d in query.treatments))
+        chosen = " and ".join(sorted(documents[d].document.title for d in filters.doc_ids
+                                     if d in documents))
+        return (replace(filters, doc_ids=frozenset(query.treatments)),
+                [f"You asked about {named}, so this answer is from that page, not from "
+                 f"{chosen}, which is chosen in the sidebar."])
+
+    # --- one page ---------------------------------------------------------------------
+
+    def _page_answer(self, base: Answer, query: Query, vector: np.ndarray,
+                     filters: Filters | None) -> Answer:
+        hits = base.passages
+        if not hits:
+            return replace(base, reason="Nothing in our content matches this question.")
+        intent = self.rules.intents.get(query.intent or "")
+        answer_type = self.rules.answer_types.get(query.answer_type or "")
+        doc_id = self._page(query, hits, intent)
+        document = self._document(doc_id)
+        sections = [s for s in document.sections if not self.rules.boilerplate(s.heading)]
+        stated = answer_type is not None and any(
+            answer_type.found_in(document.text[s.start:s.end]) for s in sections)
+        if answer_type is not None and not stated:
+            return replace(base, reason=f"Our {document.title} page does not give "
+                                        f"{answer_type.label}.")
+        # Without a section for the intent, a page can still state the fact asked for
+        # elsewhere ("up to 90 minutes" under "What happens at an assessment?").
+        if intent is not None and not stated and not any(intent.heads(s.heading)
+                                                         for s in sections):
+            return replace(base, reason=f"Our {document.title} page does not say "
+                                        f"{intent.label}.")
+        candidates = self._candidates(query, hits, vector, document, intent)
+        chosen = self._choose(candidates, document)
+        if not chosen:
+            return replace(base, reason=f"Our {document.title} page has nothing to quote.")
+        return self._decide(base, query, chosen, vector, filters)
+
+    def _page(self, query: Query, hits: tuple[Hit, ...], intent: Any) -> str:
+        """The page to quote: the first ranked one the question names; else the first of
+        the top three that has a section for the intent; else the first."""
+        docs = list(dict.fromkeys(h.chunk.doc_id for h in hits))
+        named = [d for d in docs if d in query.treatments]
+        if named:
+            return named[0]
+        if intent is not None:
+            for doc_id in docs[:3]:
+                if any(intent.heads(s.heading) for s in self._document(doc_id).sections):
+                    return doc_id
+        return docs[0]
+
+    def _decide(self, base: Answer, query: Query, chosen: list[_Candidate],
+                vector: np.ndarray, filters: Filters | None, notice: str = "") -> Answer:
+        best = max(chosen, key=lambda c: c.score)
+        document = self._document(best.doc_id)
+        evidence = self._evidence(query, chosen, best, document, vector, filters)
+        probability = self.model.probability(evidence)
+        base = replace(base, confidence=probability, evidence=evidence,
+                       notice=" ".join(n for n in (base.notice, notice) if n))
+        if probability < self.model.threshold:
+            where = BREADCRUMB_SEPARATOR.join(best.section.breadcrumb)
+            return replace(base, reason=(
+                f"Our pages do not answer this closely enough to quote (confidence "
+                f"{probability:.2f}); the nearest is {where}."))
         citations = tuple(self._citation(n, c) for n, c in enumerate(chosen, start=1))
         sentences = tuple(AnswerSentence(c.quote, (c.n,)) for c in citations)
         text = " ".join(f"{s.text} [{s.citations[0]}]" for s in sentences)
-        return Answer(question, True, text, sentences, citations, hits, confidence, False, safety)
+        return replace(base, answered=True, answer=text, sentences=sentences,
+                       citations=citations)
+
+    def _evidence(self, query: Query, chosen: list[_Candidate], best: _Candidate,
+                  document: Document, vector: np.ndarray, filters: Filters | None) -> Evidence:
+        section = best.section
+        words = content_words(query.expansion.text)
+        body = content_words(" ".join((*section.breadcrumb,
+                                       document.text[section.start:section.end])))
+        named = 0.0 if not query.treatments else (1.0 if best.doc_id in query.treatments
+                                                  else -1.0)
+        return Evidence(
+            sentence=best.sentence, passage=best.passage,
+            intent=0.5 if query.intent is None else float(best.in_intent),
+            answer_type=0.5 if query.answer_type is None else float(
+                any(c.carries_type for c in chosen)),
+            words=len(words & body) / len(words) if words else 0.0,
+            agree=float(self.searcher.rank_agreement(query, vector, filters)),
+            named=named)
+
+    # --- the service as a whole --------------------------------------------------------
+
+    def _service_answer(self, base: Answer, query: Query, vector: np.ndarray,
+                        filters: Filters | None, safety: Safety) -> Answer:
+        """What most pages say in the sections of the question's intent ("number to
+        book?"); in a crisis, what the crisis pages say."""
+        intent = self.rules.intents[query.intent or ""]
+        answer_type = self.rules.answer_types.get(query.answer_type or "")
+        scope = replace(filters or Filters(), headings=intent.headings)
+        if safety.crisis:
+            crisis_docs = frozenset(d for d, s in self.searcher.snapshot.documents.items()
+                                    if self.rules.crisis_page(s.document.title))
+            if crisis_docs:
+                scope = replace(scope, doc_ids=crisis_docs)
+        hits = tuple(self.searcher.search(query, self.settings.service_passages,
+                                          filters=scope, vector=vector))
+        candidates = [c for c in self._scored(
+            [(h.chunk.doc_id, h.row, p) for h in hits
+             for p in self.searcher.snapshot.sentences.within(h.chunk.doc_id, h.chunk.start,
+                                                              h.chunk.end)],
+            vector, answer_type, intent) if answer_type is None or c.carries_type]
+        if not candidates:
+            missing = answer_type.label if answer_type else intent.label
+            return replace(base, reason=f"Our pages do not give {missing} for the service "
+                                        "as a whole.")
+        best = max(candidates, key=lambda c: c.score)
+        close = [c for c in candidates if c.score >= best.score - self.settings.sentence_margin]
+        texts: dict[str, set[str]] = {}
+        for c in candidates:
+            texts.setdefault(self._quote(c), set()).add(c.doc_id)
+        shared = max(close, key=lambda c: (len(texts[self._quote(c)]), c.score))
+        document = self._document(shared.doc_id)
+        chosen = self._with_list(shared, [shared], document)
+        pages = len(texts[self._quote(shared)])
+        notice = (f"This is what {pages} of our pages say." if pages > 1 else "")
+        return self._decide(base, query, chosen, vector, filters, notice)
 
     # --- sentences ----------------------------------------------------------------------
 
     def _document(self, doc_id: str) -> Document:
         return self.searcher.snapshot.documents[doc_id].document
 
-    def _candidates(self, hits: tuple[Hit, ...], vector: np.ndarray) -> list[_Candidate]:
-        """The quotable sentences of the top passages of the top document, once each
-        (chunks overlap), scored by their own similarity to the question and their
-        passage's, half each."""
+    def _quote(self, candidate: _Candidate) -> str:
+        text = self._document(candidate.doc_id).text[candidate.start:candidate.end]
+        return " ".join(text.split())
+
+    def _section_rows(self, doc_id: str, breadcrumb: tuple[str, ...]) -> list[int]:
+        if self._rows is None:
+            rows: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+            for row, chunk in enumerate(self.searcher.snapshot.chunks):
+                rows.setdefault((chunk.doc_id, chunk.section), []).append(row)
+            self._rows = rows
+        return self._rows.get((doc_id, breadcrumb), [])
+
+    def _candidates(self, query: Query, hits: tuple[Hit, ...], vector: np.ndarray,
+                    document: Document, intent: Any) -> list[_Candidate]:
+        """The quotable sentences of one page: those of its top passages and of the
+        sections whose heading matches the intent, once each (chunks overlap)."""
+        store = self.searcher.snapshot.sentences
+        doc_id = document.doc_id
+        owners: dict[int, int] = {}  # sentence position → the row of its first passage
+        for hit in hits[: self.settings.source_passages]:
+            if hit.chunk.doc_id == doc_id:
+                for position in store.within(doc_id, hit.chunk.start, hit.chunk.end):
+                    owners.setdefault(position, hit.row)
+        if intent is not None:
+            for section in document.sections:
+                if intent.heads(section.heading):
+                    for row in self._section_rows(doc_id, section.breadcrumb):
+                        chunk = self.searcher.snapshot.chunks[row]
+                        for position in store.within(doc_id, chunk.start, chunk.end):
+                            owners.setdefault(position, row)
+        if not owners and hits:
+            top = next((h for h in hits if h.chunk.doc_id == doc_id), hits[0])
+            for position in store.within(doc_id, top.chunk.start, top.chunk.end):
+                owners.setdefault(position, top.row)
+        answer_type = self.rules.answer_types.get(query.answer_type or "")
+        return self._scored([(doc_id, row, p) for p, row in owners.items()], vector,
+                            answer_type, intent)
+
+    def _scored(self, items: list[tuple[str, int, int]], vector: np.ndarray,
+                answer_type: Any, intent: Any) -> list[_Candidate]:
+        """(doc, passage row, sentence position) → scored candidates, boilerplate out."""
         import numpy as np
 
         store = self.searcher.snapshot.sentences
-        # Quote only the document the ranker put first: mixing pages (CBT and CBT for
-        # psychosis, say) would give a caller one treatment's facts under another's name.
-        top_doc = hits[0].chunk.doc_id if hits else None
-        owners: dict[int, tuple[Hit, float]] = {}  # sentence → its first passage, score
-        for hit in hits[: self.settings.source_passages]:
-            if hit.chunk.doc_id != top_doc:
-                continue
-            passage = float(np.dot(self.searcher.snapshot.vectors.reconstruct(hit.row), vector))
-            for position in store.within(hit.chunk.doc_id, hit.chunk.start, hit.chunk.end):
-                owners.setdefault(position, (hit, passage))
-        if not owners:
-            return []
-        positions = list(owners)
-        scores = self._vectors_of(positions) @ vector  # one model call for all of them
-        candidates = []
-        for position, score in zip(positions, scores, strict=True):
-            hit, passage = owners[position]
+        kept = []
+        for doc_id, row, position in dict.fromkeys(items):
             span = store.span(position)
-            candidates.append(_Candidate(hit, span.start, span.end,
-                                         0.5 * float(score) + 0.5 * passage))
+            document = self._document(doc_id)
+            section = _section_at(document, span.start)
+            text = document.text[span.start:span.end]
+            if section is None or self.rules.boilerplate(section.heading, text):
+                continue
+            kept.append((doc_id, row, position, section, span))
+        if not kept:
+            return []
+        sentences = self._vectors_of([k[2] for k in kept]) @ vector  # one model call
+        rows = sorted({k[1] for k in kept})
+        passages = dict(zip(rows, (self.searcher.snapshot.vectors.reconstruct(r) @ vector
+                                   for r in rows), strict=True))
+        s = self.settings
+        candidates = []
+        for (doc_id, row, _, section, span), similarity in zip(kept, sentences, strict=True):
+            text = self._document(doc_id).text[span.start:span.end]
+            carries = bool(answer_type and answer_type.found_in(text))
+            in_intent = bool(intent and intent.heads(section.heading))
+            score = (0.5 * float(similarity) + 0.5 * float(np.float32(passages[row]))
+                     + s.intent_preference * in_intent + s.answer_type_preference * carries)
+            candidates.append(_Candidate(doc_id, section, row, span.start, span.end,
+                                         float(similarity), float(passages[row]), score,
+                                         carries, in_intent))
         return candidates
+
+    def _choose(self, candidates: list[_Candidate], document: Document) -> list[_Candidate]:
+        """The best sentence and its close rivals in the same section (at most
+        ``max_sentences``), in page order, with the list a lead-in introduces."""
+        if not candidates:
+            return []
+        best = max(candidates, key=lambda c: c.score)
+        floor = best.score - self.settings.sentence_margin
+        rivals = sorted((c for c in candidates if c.score >= floor
+                         and c.section == best.section), key=lambda c: -c.score)
+        return self._with_list(best, rivals[: self.settings.max_sentences], document)
+
+    def _with_list(self, best: _Candidate, chosen: list[_Candidate],
+                   document: Document) -> list[_Candidate]:
+        """A lead-in such as "CBT can help with:" is useless without its list, and a list
+        item without its lead-in: each brings the other."""
+        store = self.searcher.snapshot.sentences
+        text = document.text
+        positions = store.within(document.doc_id, best.section.start, best.section.end)
+        spans = [store.span(p) for p in positions]
+        extra: list[_Candidate] = []
+        for candidate in list(chosen):
+            index = next((i for i, s in enumerate(spans) if s.start == candidate.start), None)
+            if index is None:
+                continue
+            lead = index
+            while lead > 0 and _is_item(text, spans[lead].start):
+                lead -= 1
+            if not text[spans[lead].start:spans[lead].end].rstrip().endswith(":"):
+                continue
+            for span in spans[lead:lead + 1 + MAX_LIST_ITEMS]:
+                if span is not spans[lead] and not _is_item(text, span.start):
+                    break
+                extra.append(replace(candidate, start=span.start, end=span.end))
+        merged = {(c.start, c.end): c for c in (*chosen, *extra)}
+        return sorted(merged.values(), key=lambda c: c.start)
 
     def _vectors_of(self, positions: list[int]) -> np.ndarray:
         """Sentence vectors, embedded as the model saw chunks: with their breadcrumb.
@@ -182,45 +436,15 @@ class Answerer:
                 cache.popitem(last=False)
         return np.vstack([found[p] for p in positions])
 
-    def _choose(self, candidates: list[_Candidate]) -> list[_Candidate]:
-        """The best sentence and its close rivals (at most ``max_sentences``), in page
-        order. All candidates come from one document (``_candidates``)."""
-        if not candidates:
-            return []
-        best = max(candidates, key=lambda c: c.score)
-        floor = best.score - self.settings.sentence_margin
-        rivals = sorted((c for c in candidates if c.score >= floor), key=lambda c: -c.score)
-        chosen = rivals[: self.settings.max_sentences]
-        text = self._document(best.hit.chunk.doc_id).text
-        # A lead-in such as "Call us free on:" is useless without the line that follows.
-        for candidate in list(chosen):
-            if text[candidate.start:candidate.end].rstrip().endswith(":"):
-                following = [c for c in candidates if c.start > candidate.end]
-                if following:
-                    nxt = min(following, key=lambda c: c.start)
-                    if nxt not in chosen and len(chosen) < self.settings.max_sentences:
-                        chosen.append(nxt)
-        return sorted(chosen, key=lambda c: c.start)
-
     def _citation(self, n: int, candidate: _Candidate) -> Citation:
-        chunk = candidate.hit.chunk
-        document = self._document(chunk.doc_id)
+        chunk = self.searcher.snapshot.chunks[candidate.row]
+        document = self._document(candidate.doc_id)
         return Citation(n, chunk.chunk_id, chunk.doc_id, chunk.source, chunk.title,
-                        chunk.breadcrumb, document.page_at(candidate.start), candidate.start,
-                        candidate.end, document.text[candidate.start:candidate.end])
+                        BREADCRUMB_SEPARATOR.join(candidate.section.breadcrumb),
+                        document.page_at(candidate.start), candidate.start, candidate.end,
+                        document.text[candidate.start:candidate.end])
 
     # --- approved answers -----------------------------------------------------------------
-
-    def _in_context(self, question: str, filters: Filters | None) -> str:
-        """With one treatment chosen, "who is it for?" means "who is CBT for?": the
-        treatment's title is added when the question does not name it already."""
-        if filters is None or len(filters.doc_ids) != 1:
-            return question
-        (doc_id,) = filters.doc_ids
-        stored = self.searcher.snapshot.documents.get(doc_id)
-        if stored is None or doc_id in self.searcher.named_documents(question):
-            return question
-        return f"{question} ({stored.document.title})"
 
     def _approved_match(self, vector: np.ndarray,
                         filters: Filters | None) -> ApprovedAnswer | None:
@@ -229,7 +453,7 @@ class Answerer:
         import numpy as np
 
         if self._approved_vectors is None:
-            texts = [self.searcher.query_text(self.searcher.expand(q))
+            texts = [self.searcher.model_text(self.searcher.analyse(q))
                      for item in self.approved for q in item.questions]
             self._approved_vectors = self.searcher.embedder.embed_documents(texts)
         owners = [item for item in self.approved for _ in item.questions]
@@ -242,23 +466,36 @@ class Answerer:
             return None  # outside what the user chose to look at
         return approved
 
-    def _approved_answer(self, question: str, approved: ApprovedAnswer, hits: tuple[Hit, ...],
-                         safety: Safety) -> Answer:
+    def _approved_answer(self, base: Answer, approved: ApprovedAnswer) -> Answer:
         citations: tuple[Citation, ...] = ()
         stored = self.searcher.snapshot.documents.get(approved.doc_id)
         section = next((s for s in stored.document.sections if s.slug == approved.section_slug),
                        None) if stored else None
         if stored is not None and section is not None:
             document = stored.document
-            chunk = next((c for c in self.searcher.snapshot.chunks
-                          if c.doc_id == document.doc_id and c.section == section.breadcrumb),
-                         None)
+            rows = self._section_rows(document.doc_id, section.breadcrumb)
+            chunk_id = self.searcher.snapshot.chunks[rows[0]].chunk_id if rows \
+                else approved.source
             citations = (Citation(
-                1, chunk.chunk_id if chunk else approved.source, document.doc_id,
-                document.source, document.title, BREADCRUMB_SEPARATOR.join(section.breadcrumb),
-                document.page_at(section.start), section.start, section.end,
-                document.text[section.start:section.end]),)
+                1, chunk_id, document.doc_id, document.source, document.title,
+                BREADCRUMB_SEPARATOR.join(section.breadcrumb), document.page_at(section.start),
+                section.start, section.end, document.text[section.start:section.end]),)
         marker = " [1]" if citations else ""
         sentence = AnswerSentence(approved.answer, (1,) if citations else ())
-        return Answer(question, True, approved.answer + marker, (sentence,), citations, hits,
-                      1.0, True, safety)
+        return replace(base, answered=True, answer=approved.answer + marker,
+                       sentences=(sentence,), citations=citations, confidence=1.0,
+                       approved=True)
+
+
+def _section_at(document: Document, offset: int) -> Section | None:
+    """The innermost section holding ``offset`` (its heading line excluded)."""
+    found = None
+    for section in document.sections:
+        if section.start <= offset < section.end:
+            found = section
+    return found
+
+
+def _is_item(text: str, start: int) -> bool:
+    """Whether the sentence starting at ``start`` is a list item ("- ", "1. ", "• ")."""
+    return bool(_LIST_ITEM.search(text[max(0, start - 12):start]))

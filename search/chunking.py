@@ -61,16 +61,18 @@ def quotable_sentences(document: Document) -> list[SentenceSpan]:
     """Every sentence an answer may quote, once per section, list bullets trimmed.
 
     Fragments of one or two words are left out unless they carry a number (a phone
-    number on its own line is exactly what a caller needs).
+    number on its own line is exactly what a caller needs) or are a list item ("- depression"
+    belongs to the list its lead-in introduces).
     """
     found: list[SentenceSpan] = []
     text = document.text
     for section in document.sections:
         for start, end in sentence_spans(text, section.start, section.end):
-            if text.startswith("- ", start):
+            item = text.startswith(("- ", "* ", "• "), start)
+            if item:
                 start += 2
             quote = text[start:end]
-            if len(quote.split()) < 3 and not any(ch.isdigit() for ch in quote):
+            if not item and len(quote.split()) < 3 and not any(ch.isdigit() for ch in quote):
                 continue
             found.append(SentenceSpan(document.doc_id, section.breadcrumb, start, end))
     return found

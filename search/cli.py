@@ -123,10 +123,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluation.add_argument("--split", default=None, help="only questions of this split")
     evaluation.add_argument("--no-answers", action="store_true",
                             help="measure retrieval only (faster)")
-    calibration = commands.add_parser("calibrate", help="choose the refusal threshold")
-    calibration.add_argument("questions", type=Path, metavar="QA.jsonl")
+    calibration = commands.add_parser("calibrate", help="fit the answerability model")
+    calibration.add_argument("questions", type=Path, nargs="+", metavar="QA.jsonl")
     _common(calibration)
-    calibration.add_argument("--split", default="dev", help="questions to tune on (dev)")
+    calibration.add_argument("--split", default="dev",
+                             help="questions to fit on (default dev; all: every split)")
+    calibration.add_argument("--write", type=Path, nargs="?", metavar="MODEL.json",
+                             const=Settings().answer.answerability_model,
+                             help="write the fitted model (default: the one served, "
+                             "%(const)s)")
+    coverage = commands.add_parser("coverage", help="which page answers which standard "
+                                   "question, and why")
+    coverage.add_argument("--index", required=True, type=Path, metavar="DIR")
+    coverage.add_argument("--model", default=None, metavar="NAME_OR_PATH")
+    _backend_argument(coverage)
+    shape = coverage.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="print JSON")
+    shape.add_argument("--csv", action="store_true", help="print CSV")
     args = parser.parse_args(argv)
     if args.command in ("search", "ask"):
         if (args.query is None) == (args.queries is None):
@@ -166,6 +179,8 @@ def _run(args: argparse.Namespace) -> int:
         return _evaluate(searcher, Answerer(searcher, settings.answer), args)
     if args.command == "calibrate":
         return _calibrate(Answerer(searcher, settings.answer), args)
+    if args.command == "coverage":
+        return _coverage(Answerer(searcher, settings.answer), settings, args)
     filters = Filters(frozenset(args.doc), tuple(args.section))
     run_one: Callable[[str], dict[str, Any]]
     if args.command == "search":
@@ -289,16 +304,54 @@ _EVAL_ROWS: list[tuple[str, Callable[[Any], str]]] = [
 def _calibrate(answerer: Any, args: argparse.Namespace) -> int:
     from search.evaluation import calibrate, load_questions
 
-    result = calibrate(answerer, load_questions(args.questions, args.split))
+    split = None if args.split == "all" else args.split
+    questions = [q for path in args.questions for q in load_questions(path, split)]
+    if not questions:
+        raise QueryError(f"no questions of split {args.split!r} in the files given")
+    result = calibrate(answerer, questions)
+    if args.write:
+        args.write.write_text(json.dumps(result["model"], indent=1) + "\n", encoding="utf-8")
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"Refusal threshold on {args.questions} ({args.split}): {result['threshold']} "
-          f"(balanced accuracy {result['balanced_accuracy']:.3f}: answers "
+    model = result["model"]
+    print(f"Answerability fitted on {result['fitted']} of {result['questions']} questions "
+          f"({args.split}; the rest were refused by a rule first): answers "
           f"{result['answered_when_answerable']:.1%} of {result['answerable']} answerable, "
           f"refuses {result['refused_when_unanswerable']:.1%} of {result['unanswerable']} "
-          "unanswerable)")
-    print("Set AnswerSettings.min_confidence in search/config.py to adopt it.")
+          "unanswerable")
+    print("weights: " + ", ".join(f"{k} {v:+.3f}" for k, v in model["weights"].items())
+          + f", bias {model['bias']:+.3f}")
+    print(f"Written to {args.write}." if args.write else
+          "Add --write to serve it (search/data/answerability.json).")
+    return 0
+
+
+def _coverage(answerer: Any, settings: Settings, args: argparse.Namespace) -> int:
+    import csv
+
+    from search.coverage import coverage_matrix
+
+    documents = answerer.searcher.snapshot.documents
+    doc_ids = sorted(documents, key=lambda d: documents[d].document.title.lower())
+    matrix = coverage_matrix(answerer, doc_ids, settings.coverage.questions)
+    record = matrix.as_dict(documents)
+    if args.json:
+        print(json.dumps(record, indent=1, ensure_ascii=False))
+    elif args.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["doc_id", "source", "title", *record["columns"]])
+        for row in record["rows"]:
+            writer.writerow([row["doc_id"], row["source"], row["title"],
+                             *("covered" if row["cells"][c]["covered"] else "not covered"
+                               for c in record["columns"])])
+    else:
+        for row in record["rows"]:
+            missing = [c for c in record["columns"] if not row["cells"][c]["covered"]]
+            print(f"{row['title']}: " + ("covers every standard question" if not missing
+                                         else "not covered: " + "; ".join(
+                                             f"{c} ({row['cells'][c]['reason']})"
+                                             for c in missing)))
     return 0
 
 

@@ -72,6 +72,8 @@ class RetrievalSettings:
     one_per_section: bool = True
     #: Vocabulary file applied to every query (acronyms, spellings, lay terms).
     vocabulary: Path = _DATA / "vocabulary.toml"
+    #: Intents and answer types a question is analysed into (search/query.py).
+    question_rules: Path = _DATA / "questions.toml"
     #: Add the vocabulary's related terms to the text the model embeds, too. Off: on every
     #: development set the model did better on the caller's own words (spellings are still
     #: normalised); the lexical ranker always gets the added terms.
@@ -106,9 +108,16 @@ class AnswerSettings:
     max_sentences: int = 4
     #: A further sentence is quoted when it scores within this of the best one.
     sentence_margin: float = 0.08
-    #: Below this confidence the answer is "not covered". Calibrated on the development
-    #: questions with ``python -m search calibrate`` (README, "Refusal").
-    min_confidence: float = 0.494
+    #: Sentence preferences when choosing what to quote, added to its score (half its own,
+    #: half its passage's similarity): a sentence in the section whose heading matches the
+    #: question's intent, and one that carries the answer type asked for (a number...).
+    intent_preference: float = 0.1
+    answer_type_preference: float = 0.1
+    #: Passages of the intent's sections searched for a question about the service.
+    service_passages: int = 10
+    #: Whether an answer answers: weights of a logistic regression fitted on the
+    #: development questions with ``python -m search calibrate --write`` (README).
+    answerability_model: Path = _DATA / "answerability.json"
     approved_answers: Path = _DATA / "approved_answers.toml"
     #: Cosine similarity to an approved question needed to return its approved answer.
     approved_threshold: float = 0.86
@@ -120,9 +129,13 @@ class AnswerSettings:
             raise ConfigError(f"max_sentences must be 1 to 4, got {self.max_sentences}")
         if self.source_passages < 1 or self.passages < self.source_passages:
             raise ConfigError("passages must be at least source_passages, which must be >= 1")
-        for name in ("min_confidence", "approved_threshold"):
-            if not -1.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"{name} is a cosine similarity: between -1 and 1")
+        if not -1.0 <= self.approved_threshold <= 1.0:
+            raise ConfigError("approved_threshold is a cosine similarity: between -1 and 1")
+        if self.intent_preference < 0 or self.answer_type_preference < 0:
+            raise ConfigError("intent_preference and answer_type_preference must not be "
+                              "negative")
+        if self.service_passages < 1:
+            raise ConfigError("service_passages must be at least 1")
         if not self.crisis_guidance.strip():
             raise ConfigError("crisis_guidance must not be empty: it is shown to callers at risk")
 
@@ -146,10 +159,10 @@ class CoverageSettings:
     """The content team's matrix of documents × standard questions, and how cells are coloured."""
 
     questions: tuple[tuple[str, str], ...] = DEFAULT_STANDARD_QUESTIONS
-    #: Answer confidence from which a cell counts as well answered, or as fairly answered.
-    #: Below the answerer's ``min_confidence`` a cell is "not covered".
-    good: float = 0.80
-    fair: float = 0.70
+    #: Answerability (the probability that the page answers it) from which a covered cell
+    #: counts as well answered, or fairly; below the model's threshold it is not covered.
+    good: float = 0.85
+    fair: float = 0.65
 
     def __post_init__(self) -> None:
         if not self.questions:

@@ -2,7 +2,9 @@
 questions, and facts (phone numbers, waiting times) that disagree across documents.
 
 Each matrix cell asks the question of one document only (``Filters(doc_ids={doc})``) and
-keeps the answer's confidence and best citation. Approved answers are switched off here:
+keeps the answer's answerability (``search.answerability``: a page with no section for the
+intent, or no sentence with the fact asked for, is not covered, and says why) and its first
+citation. Approved answers are switched off here:
 they answer for the whole service, so they would hide what a page itself says.
 
 The disagreement finder needs no model: it reads the documents' texts. Phone numbers are
@@ -18,7 +20,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from search.config import CoverageSettings
 from search.contacts import phone_numbers
@@ -47,6 +49,8 @@ class Cell:
     answered: bool
     confidence: float
     citation: Citation | None
+    #: Why: the refusal's reason, or the section that answers.
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,16 @@ class CoverageMatrix:
 
     def cell(self, doc_id: str, label: str) -> Cell:
         return self.cells[(doc_id, label)]
+
+    def as_dict(self, documents: Mapping[str, Any]) -> dict[str, Any]:
+        """The command line's JSON: columns, and a row per document with its cells."""
+        return {"columns": list(self.labels), "rows": [{
+            "doc_id": d, "source": documents[d].document.source,
+            "title": documents[d].document.title,
+            "cells": {label: {"covered": self.cell(d, label).answered,
+                              "confidence": round(self.cell(d, label).confidence, 4),
+                              "reason": self.cell(d, label).reason}
+                      for label in self.labels}} for d in self.doc_ids]}
 
 
 def question_for(template: str, title: str) -> str:
@@ -82,8 +96,10 @@ def coverage_matrix(answerer: Answerer, doc_ids: Iterable[str],
             question = question_for(template, title)
             answer = own.ask(question, filters=Filters(doc_ids=frozenset({doc_id})))
             citation = answer.citations[0] if answer.citations else None
+            reason = answer.reason or (f"answered from “{citation.section}”" if citation
+                                       else "answered")
             cells[(doc_id, label)] = Cell(doc_id, label, question, answer.answered,
-                                          answer.confidence, citation)
+                                          answer.confidence, citation, reason)
             if progress:
                 progress(len(cells), total)
     return CoverageMatrix(doc_ids, tuple(label for label, _ in questions), cells)

@@ -15,7 +15,8 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from search.answer import Answerer
+from search.answer import Answer, Answerer
+from search.documents import BREADCRUMB_SEPARATOR
 from search.errors import QueryError
 from search.retrieval import Hit, Searcher
 
@@ -31,6 +32,10 @@ class Question:
     must_contain: tuple[str, ...] = ()
     answerable: bool = True
     split: str | None = None
+    #: Who it is written as: "worried", "shorthand", "clinician" (eval/README.md).
+    style: str | None = None
+    #: About the service as a whole: any page's section stating ``must_contain`` answers it.
+    service: bool = False
 
 
 def load_questions(path: Path, split: str | None = None) -> list[Question]:
@@ -44,6 +49,7 @@ def load_questions(path: Path, split: str | None = None) -> list[Question]:
                 qid=str(raw.get("qid", number)), text=str(raw["text"]), doc=raw.get("doc"),
                 section=raw.get("section"), must_contain=tuple(raw.get("must_contain", ())),
                 answerable=bool(raw.get("answerable", True)), split=raw.get("split"),
+                style=raw.get("style"), service=bool(raw.get("service", False)),
             )
         except (ValueError, KeyError, TypeError) as error:
             raise QueryError(f"{path}, line {number}: not a question record ({error})") from error
@@ -71,6 +77,7 @@ class ModeReport:
     section_mrr: float = 0.0
     facts: float | None = None
     facts_questions: int = 0
+    first_citation: float | None = None
     answered_when_answerable: float | None = None
     refusal_precision: float | None = None
     refusal_recall: float | None = None
@@ -113,9 +120,40 @@ def evaluate(searcher: Searcher, questions: list[Question], mode: str,
     return report
 
 
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def has_facts(answer: Answer, question: Question) -> bool:
+    """Answered, and every required fact is in the answer (whitespace aside)."""
+    flat = _flat(answer.answer)
+    return answer.answered and all(_flat(f) in flat for f in question.must_contain)
+
+
+def cites_the_section(answer: Answer, question: Question,
+                      documents: dict[str, Any]) -> bool:
+    """Answered, and the first citation is from the section that answers: the question's
+    own, or for a service question any section stating all of its required facts."""
+    if not answer.answered or not answer.citations:
+        return False
+    first = answer.citations[0]
+    if question.service:
+        document = documents[first.doc_id].document
+        section = next((s for s in document.sections
+                        if s.start <= first.start < s.end and s.heading ==
+                        first.section.split(BREADCRUMB_SEPARATOR)[-1]), None)
+        body = _flat(document.text[section.start:section.end]) if section else ""
+        return bool(question.must_contain) and all(_flat(f) in body
+                                                   for f in question.must_contain)
+    return (first.doc_id == question.doc
+            and first.section.split(BREADCRUMB_SEPARATOR)[-1] == question.section)
+
+
 def _evaluate_answers(answerer: Answerer, questions: list[Question], mode: str,
                       report: ModeReport) -> None:
     facts, answered, refused_right, refused, unanswerable, times = [], [], 0, 0, 0, []
+    cited = []
+    documents = answerer.searcher.snapshot.documents
     for question in questions:
         started = time.perf_counter()
         answer = answerer.ask(question.text, mode=mode)
@@ -127,10 +165,11 @@ def _evaluate_answers(answerer: Answerer, questions: list[Question], mode: str,
             unanswerable += 1
             continue
         answered.append(answer.answered)
+        if question.section or question.service:
+            cited.append(cites_the_section(answer, question, documents))
         if question.must_contain:
-            flat = " ".join(answer.answer.split())
-            facts.append(answer.answered and all(" ".join(f.split()) in flat
-                                                 for f in question.must_contain))
+            facts.append(has_facts(answer, question))
+    report.first_citation = _share(cited) if cited else None
     report.facts = _share(facts) if facts else None
     report.facts_questions = len(facts)
     report.answered_when_answerable = _share(answered) if answered else None
@@ -144,32 +183,31 @@ def _share(values: Sequence[float | bool]) -> float:
 
 
 def calibrate(answerer: Answerer, questions: list[Question]) -> dict[str, Any]:
-    """The refusal threshold that best separates answerable from unanswerable questions.
+    """Fit the answerability model (``search.answerability``) on these questions.
 
-    Each question's confidence is measured once with refusal off; the threshold chosen
-    maximises balanced accuracy (answered-when-answerable and refused-when-not, averaged),
-    ties broken towards the lower threshold so that fewer real questions are turned away.
+    Each question is answered once with the model's refusal off; the evidence of those
+    that reach the model (the rules refuse some first) is fitted against whether the
+    question is answerable. Returns the model and its fit on the same questions.
     """
-    points = []
-    for question in questions:
-        answer = answerer.ask(question.text)
-        points.append((answer.confidence, question.answerable))
-    positives = sum(1 for _, a in points if a)
-    negatives = len(points) - positives
-    if not positives or not negatives:
-        raise QueryError("calibration needs both answerable and unanswerable questions")
-    best: tuple[float, float, float, float] = (-1.0, 0.0, 0.0, 0.0)
-    curve = []
-    for threshold in sorted({round(c, 3) for c, _ in points}):
-        kept = sum(1 for c, a in points if a and c >= threshold) / positives
-        refused = sum(1 for c, a in points if not a and c < threshold) / negatives
-        balanced = (kept + refused) / 2
-        curve.append({"threshold": threshold, "answered_when_answerable": round(kept, 4),
-                      "refused_when_unanswerable": round(refused, 4)})
-        if balanced > best[0]:
-            best = (balanced, threshold, kept, refused)
-    return {"threshold": best[1], "balanced_accuracy": round(best[0], 4),
-            "answered_when_answerable": round(best[2], 4),
-            "refused_when_unanswerable": round(best[3], 4),
-            "questions": len(points), "answerable": positives, "unanswerable": negatives,
-            "curve": curve}
+    from dataclasses import replace
+
+    from search.answerability import fit
+
+    serving = answerer.model
+    answerer.model = replace(serving, threshold=1e-12)
+    try:
+        rows = []
+        for question in questions:
+            answer = answerer.ask(question.text)
+            if answer.evidence is not None:
+                rows.append((answer.evidence, question.answerable))
+    finally:
+        answerer.model = serving
+    model = fit(rows, threshold=serving.threshold)
+    kept = [model.probability(e) >= model.threshold for e, _ in rows]
+    answerable = [k for k, (_, a) in zip(kept, rows, strict=True) if a]
+    unanswerable = [not k for k, (_, a) in zip(kept, rows, strict=True) if not a]
+    return {"model": model.as_dict(), "questions": len(questions), "fitted": len(rows),
+            "answerable": len(answerable), "unanswerable": len(unanswerable),
+            "answered_when_answerable": _share(answerable),
+            "refused_when_unanswerable": _share(unanswerable)}

@@ -67,7 +67,8 @@ if TYPE_CHECKING:
     import faiss
     import numpy as np
 
-SCHEMA_VERSION = 4
+#: 5: list items of any length are quotable sentences (answers keep a lead-in's list).
+SCHEMA_VERSION = 5
 POINTER = "CURRENT"
 LOCK_FILE = ".ingest.lock"
 GENERATION_PREFIX = "gen-"

@@ -48,6 +48,11 @@ def _tokens(texts: Sequence[str]) -> list[list[str]]:
     return tokens
 
 
+def content_terms(text: str) -> list[str]:
+    """The terms BM25 indexes ``text`` by: stemmed words, English stopwords left out."""
+    return _tokens([text])[0]
+
+
 @dataclass(frozen=True, eq=False)  # eq=False: comparing or hashing arrays is meaningless
 class TermCounts:
     """Stemmed term counts of a run of chunks, one row per chunk (CSR).
@@ -194,6 +199,10 @@ class LexicalIndex:
         keys.sort()
         order = keys & 0xFFFFFFFF
         self._rows, self._weights = rows[order], weights[order]
+
+    def knows(self, word: str) -> bool:
+        """Whether ``word`` (stemmed as indexed) occurs in some row."""
+        return _stemmer().stemWord(word.lower()) in self._ids
 
     def search(
         self, query: str, depth: int, mask: np.ndarray | None = None

@@ -1,4 +1,9 @@
-"""Query → ranked Hits: dense (FAISS), lexical (BM25) or both fused, filtered, de-duplicated."""
+"""Query → ranked Hits: dense (FAISS), lexical (BM25) or both fused, filtered, de-duplicated.
+
+The Searcher also owns the question's analysis (``search.query``), because what a question
+names depends on the index's documents: ``analyse`` builds the Query once, and ``search``
+reads it.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +17,12 @@ from search.config import RetrievalSettings, Settings
 from search.documents import Chunk
 from search.embedding import Embedder, load_embedder, resolve_model, set_threads
 from search.errors import QueryError
+from search.query import Analyser, Query, document_names, load_question_rules
 from search.vectors import search_vectors
-from search.vocabulary import Expansion, load_vocabulary
+from search.vocabulary import load_vocabulary
 
 if TYPE_CHECKING:
     import numpy as np
-
-#: Longest query accepted, in characters; longer text is not a question.
-MAX_QUERY_CHARS = 2_000
 
 
 @dataclass(frozen=True)
@@ -43,19 +46,23 @@ class Hit:
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrict results to some documents and/or sections (heading text, any case)."""
+    """Restrict results to some documents and/or sections: heading text (any case) or
+    heading patterns (an intent's, ``search.query.Intent.headings``)."""
 
     doc_ids: frozenset[str] = field(default_factory=frozenset)
     sections: tuple[str, ...] = ()
+    headings: tuple[re.Pattern[str], ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.doc_ids or self.sections)
+        return bool(self.doc_ids or self.sections or self.headings)
 
     def allows(self, chunk: Chunk) -> bool:
         if self.doc_ids and chunk.doc_id not in self.doc_ids:
             return False
-        heading = chunk.section[-1].lower()
-        return not self.sections or any(s.lower() in heading for s in self.sections)
+        heading = chunk.section[-1]
+        if self.headings and not any(p.search(heading) for p in self.headings):
+            return False
+        return not self.sections or any(s.lower() in heading.lower() for s in self.sections)
 
 
 class Searcher:
@@ -68,30 +75,37 @@ class Searcher:
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
         self.vocabulary = load_vocabulary(self.settings.vocabulary)
-        self._names = _document_names(snapshot)
+        self.rules = load_question_rules(self.settings.question_rules)
+        self.analyser = Analyser(
+            self.vocabulary,
+            document_names((d, s.document.title) for d, s in snapshot.documents.items()),
+            self.rules, snapshot.lexical.knows)
 
     @property
     def generation(self) -> str:
         return self.snapshot.manifest.generation
 
-    def expand(self, query: str) -> Expansion:
-        return self.vocabulary.expand(clean_query(query))
+    def analyse(self, question: str, subject: str | None = None) -> Query:
+        """The question, analysed once (raises QueryError for what is not a question);
+        ``subject``, a treatment's title, is added when the question names none."""
+        return self.analyser.analyse(question, subject)
 
-    def search(self, query: str, k: int = 5, *, mode: str | None = None,
+    def search(self, query: str | Query, k: int = 5, *, mode: str | None = None,
                filters: Filters | None = None, one_per_section: bool | None = None,
                vector: np.ndarray | None = None) -> list[Hit]:
         """The ``k`` best passages; ``vector`` is the query's embedding if already known."""
+        if isinstance(query, str):
+            query = self.analyse(query)
         if k < 1:
             raise QueryError(f"k must be at least 1, got {k}")
         mode = mode or self.settings.mode
         if mode not in ("dense", "lexical", "hybrid"):
             raise QueryError(f"mode must be dense, lexical or hybrid, got {mode!r}")
-        expansion = self.expand(query)
         mask = self._mask(filters) if filters else None
         depth = max(self.settings.candidates, k * 4)
-        dense = self._dense(expansion, depth, mask, vector) if mode != "lexical" else []
-        lexical = self._lexical(expansion, depth, mask) if mode != "dense" else []
-        named = self._named_documents(expansion) if mode == "hybrid" else frozenset()
+        dense = self._dense(query, depth, mask, vector) if mode != "lexical" else []
+        lexical = self._lexical(query, depth, mask) if mode != "dense" else []
+        named = query.treatments if mode == "hybrid" else frozenset()
         ranked = self._fuse(dense, lexical, named) if mode == "hybrid" else (dense or lexical)
         one = self.settings.one_per_section if one_per_section is None else one_per_section
         hits: list[Hit] = []
@@ -107,24 +121,34 @@ class Searcher:
                 break
         return hits
 
-    def query_text(self, expansion: Expansion) -> str:
+    def model_text(self, query: Query) -> str:
         """What the model embeds for a query: with the added terms only if expand_dense."""
-        return expansion.joined() if self.settings.expand_dense else expansion.text
+        return query.expansion.joined() if self.settings.expand_dense else query.expansion.text
 
-    def query_vector(self, expansion: Expansion) -> np.ndarray:
-        return self.embedder.embed_query(self.query_text(expansion))
+    def query_vector(self, query: Query) -> np.ndarray:
+        return self.embedder.embed_query(self.model_text(query))
 
-    def _dense(self, expansion: Expansion, depth: int, mask: np.ndarray | None,
+    def _dense(self, query: Query, depth: int, mask: np.ndarray | None,
                vector: np.ndarray | None) -> list[tuple[int, float]]:
         import numpy as np
 
-        query = vector if vector is not None else self.query_vector(expansion)
+        embedded = vector if vector is not None else self.query_vector(query)
         allowed = None if mask is None else np.flatnonzero(mask).astype("int64")
-        return search_vectors(self.snapshot.vectors, query, depth, allowed)
+        return search_vectors(self.snapshot.vectors, embedded, depth, allowed)
 
-    def _lexical(self, expansion: Expansion, depth: int,
+    def _lexical(self, query: Query, depth: int,
                  mask: np.ndarray | None) -> list[tuple[int, float]]:
-        return self.snapshot.lexical.search(expansion.joined(), depth, mask)
+        return self.snapshot.lexical.search(query.expansion.joined(), depth, mask)
+
+    def rank_agreement(self, query: Query, vector: np.ndarray, filters: Filters | None) -> bool:
+        """Whether the dense and the lexical ranker put the same document first."""
+        mask = self._mask(filters) if filters else None
+        dense = self._dense(query, 5, mask, vector)
+        lexical = self._lexical(query, 5, mask)
+        if not dense or not lexical:
+            return False
+        chunks = self.snapshot.chunks
+        return chunks[dense[0][0]].doc_id == chunks[lexical[0][0]].doc_id
 
     def _fuse(self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]],
               named: frozenset[str]) -> list[tuple[int, float]]:
@@ -145,58 +169,11 @@ class Searcher:
                     fused[row] += s.title_weight / (s.rrf_k + 1)
         return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
-    def named_documents(self, query: str) -> frozenset[str]:
-        """Documents whose title or acronym ``query`` names."""
-        return self._named_documents(self.expand(query))
-
-    def _named_documents(self, expansion: Expansion) -> frozenset[str]:
-        """Documents whose title or acronym the question (or its expansion) names."""
-        words = _name_key(" ".join((expansion.text, *expansion.added))).split()
-        found: set[str] = set()
-        for size in range(1, min(len(words), _MAX_NAME_WORDS) + 1):
-            for start in range(len(words) - size + 1):
-                found.update(self._names.get(" ".join(words[start:start + size]), ()))
-        return frozenset(found)
-
     def _mask(self, filters: Filters) -> np.ndarray:
         import numpy as np
 
         return np.fromiter((filters.allows(c) for c in self.snapshot.chunks), dtype=bool,
                            count=len(self.snapshot.chunks))
-
-
-_MAX_NAME_WORDS = 8
-_PARENTHESES = re.compile(r"\(([^)]*)\)")
-
-
-def _name_key(text: str) -> str:
-    """Lower case, words only: "CBT-I" → "cbt i", "Art therapy (ACT)" → "art therapy act"."""
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
-
-
-def _document_names(snapshot: store.IndexSnapshot) -> dict[str, set[str]]:
-    """Name → documents: each title without its brackets, and what the brackets hold."""
-    names: dict[str, set[str]] = {}
-    for doc_id, stored in snapshot.documents.items():
-        title = stored.document.title
-        for name in (_PARENTHESES.sub(" ", title), *_PARENTHESES.findall(title)):
-            key = _name_key(name)
-            if key and len(key.split()) <= _MAX_NAME_WORDS:
-                names.setdefault(key, set()).add(doc_id)
-    return names
-
-
-def clean_query(query: str) -> str:
-    """Collapse whitespace and refuse what is not a question, with a reason."""
-    if not isinstance(query, str):
-        raise QueryError("the query must be text")
-    cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in query).split())
-    if not cleaned:
-        raise QueryError("the query is empty: type a question or some words to search for")
-    if len(cleaned) > MAX_QUERY_CHARS:
-        raise QueryError(f"the query is {len(cleaned):,} characters long; the limit is "
-                         f"{MAX_QUERY_CHARS:,}: shorten it to the question itself")
-    return cleaned
 
 
 def open_searcher(index_dir: Path | str, settings: Settings | None = None,

@@ -79,7 +79,8 @@ def test_unanswerable_questions_are_refused_with_the_nearest_passages(
     assert not answer.answered
     assert answer.answer == NOT_COVERED and answer.citations == () and answer.sentences == ()
     assert answer.passages, "the nearest passages are still listed"
-    assert answer.confidence < answerer.settings.min_confidence
+    assert answer.confidence < answerer.model.threshold
+    assert answer.reason, "every refusal says why"
     record = answer.as_dict()
     assert record["answered"] is False and record["passages"]
 
@@ -160,11 +161,17 @@ def test_a_chosen_treatment_gives_a_generic_question_its_subject(answerer: Answe
 
 def test_approved_answers_respect_the_filters(answerer: Answerer) -> None:
     only_light = Filters(doc_ids=frozenset({"light-therapy.html"}))
-    answer = answerer.ask("can I bring my dog on the walking group?", filters=only_light)
+    answer = answerer.ask("can I bring my dog on the walks?", filters=only_light)
     assert not answer.approved
+    # Naming another treatment than the one chosen answers for the one named, and says so.
+    named = answerer.ask("can I bring my dog on the walking group?", filters=only_light)
+    assert named.approved and named.citations[0].doc_id == "walking-group.txt"
+    assert "Walking group therapy" in named.notice and "Light therapy" in named.notice
 
 
 def test_a_question_naming_a_treatment_finds_that_page(searcher: Searcher) -> None:
-    assert searcher.named_documents("is nature therapy outdoors") == {"nature-therapy.pdf"}
+    assert searcher.analyse("is nature therapy outdoors").treatments == {"nature-therapy.pdf"}
+    assert searcher.analyse("does the walking group meet in winter").treatments == {
+        "walking-group.txt"}
     hits = searcher.search("what are the side effects of light therapy", 1)
     assert hits[0].chunk.doc_id == "light-therapy.html"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from search import build_index
+from search.answerability import FEATURES, load_answerability_model
 from search.cli import main
 
 from .conftest import DATA
@@ -62,13 +63,25 @@ def test_eval_split_and_text_table(index: Path, questions: Path, capsys) -> None
     assert "0 answerable questions" in out and "refusal recall" in out
 
 
-def test_calibrate_separates_answerable_from_unanswerable(index: Path, questions: Path,
-                                                          capsys) -> None:  # type: ignore[no-untyped-def]
-    assert main(["calibrate", str(questions), "--index", str(index), "--json"]) == 0
+def test_calibrate_fits_and_writes_the_answerability_model(index: Path, questions: Path,
+                                                           tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "answerability.json"
+    assert main(["calibrate", str(questions), "--index", str(index), "--split", "all",
+                 "--write", str(out), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert (result["answerable"], result["unanswerable"]) == (3, 1)
-    assert result["balanced_accuracy"] == 1.0
-    assert result["curve"] and 0 < result["threshold"] <= 1
+    assert result["questions"] == 5 and result["answerable"] == 3
+    written = json.loads(out.read_text())
+    assert written == result["model"] and set(written["weights"]) == set(FEATURES)
+    # The file it wrote is one the answerer serves.
+    model = load_answerability_model(out)
+    assert model.threshold == 0.5 and model.weights == written["weights"]
+
+
+def test_calibrate_needs_both_kinds_of_question(index: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    only = tmp_path / "only.jsonl"
+    only.write_text(json.dumps(QUESTIONS[0]) + "\n")
+    assert main(["calibrate", str(only), "--index", str(index), "--json"]) == 1
+    assert "answerable and unanswerable" in json.loads(capsys.readouterr().out)["message"]
 
 
 def test_ask_json_contract(index: Path, capsys) -> None:  # type: ignore[no-untyped-def]

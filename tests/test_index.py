@@ -68,7 +68,7 @@ def test_no_pickle_only_plain_files(tmp_path: Path) -> None:
     name = publish(tmp_path)
     assert [p.name for p in (tmp_path / name).iterdir()] == ["manifest.json"]
     manifest = json.loads((tmp_path / name / "manifest.json").read_text())
-    assert manifest["schema_version"] == 4
+    assert manifest["schema_version"] == 5
     segment = tmp_path / store.SEGMENTS / manifest["segments"][0]
     assert sorted(p.name for p in segment.iterdir()) == [
         "chunks.jsonl", "documents.jsonl", "segment.json", "sentences.npy", "terms",

@@ -1,0 +1,124 @@
+"""Whether the passages found answer the question: a calibrated decision, not a threshold.
+
+Two rules come first, because no similarity can say whether a page states a price:
+- the question's intent (how long, side effects...) has no section on the page → "Our X
+  page does not say how long it takes";
+- the question asks for a kind of fact (a phone number, a price...) that no sentence of
+  the page carries → "Our X page does not give a price".
+
+Otherwise a logistic regression weighs the evidence (``Evidence``); its weights are a
+readable data file (``data/answerability.json``), fitted on the development questions by
+``python -m search calibrate`` (README, "Answers and refusal").
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from search.errors import ConfigError
+
+DEFAULT_MODEL_FILE = Path(__file__).resolve().parent / "data" / "answerability.json"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the decision weighs, each on a scale where higher means "answers it"."""
+
+    #: Cosine similarity of the best sentence, and of its passage, to the question.
+    sentence: float
+    passage: float
+    #: 1 the best sentence's section heading matches the question's intent, 0 it does
+    #: not, 0.5 the question has no intent on the page template.
+    intent: float
+    #: 1 the quoted sentences carry the answer type asked for, 0 not, 0.5 none asked.
+    answer_type: float
+    #: Share of the question's content words (stemmed) found in the quoted section.
+    words: float
+    #: 1 the dense and lexical rankers put the same document first, else 0.
+    agree: float
+    #: 1 the question names the page's treatment, 0 names none, -1 names another.
+    named: float
+
+    def vector(self) -> list[float]:
+        return [getattr(self, name) for name in FEATURES]
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(v, 4) for k, v in asdict(self).items()}
+
+
+FEATURES = tuple(Evidence.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class AnswerabilityModel:
+    weights: dict[str, float]
+    bias: float
+    #: Probability from which a question counts as answered.
+    threshold: float = 0.5
+
+    def probability(self, evidence: Evidence) -> float:
+        logit = self.bias + sum(self.weights[name] * getattr(evidence, name)
+                                for name in FEATURES)
+        return 1 / (1 + math.exp(-max(-60.0, min(60.0, logit))))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"features": list(FEATURES), "weights": self.weights, "bias": self.bias,
+                "threshold": self.threshold}
+
+
+@functools.cache
+def load_answerability_model(path: Path = DEFAULT_MODEL_FILE) -> AnswerabilityModel:
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        weights = {name: float(raw["weights"][name]) for name in FEATURES}
+        model = AnswerabilityModel(weights, float(raw["bias"]), float(raw.get("threshold", 0.5)))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ConfigError(f"The answerability model '{path}' cannot be used: {error}. Refit "
+                          "it: python -m search calibrate eval/questions.jsonl --index DIR "
+                          "--write") from error
+    if not 0 < model.threshold < 1:
+        raise ConfigError(f"{path}: threshold must be between 0 and 1, got {model.threshold}")
+    return model
+
+
+def fit(rows: list[tuple[Evidence, bool]], threshold: float = 0.5,
+        l2: float = 1.0) -> AnswerabilityModel:
+    """Logistic regression by Newton's method with an L2 penalty (bias unpenalised):
+    small, exact and dependency-free for seven features.
+
+    The two classes weigh the same in all (answerable questions outnumber the others
+    about six to one in the question sets), so 0.5 means "as likely answerable as not"
+    rather than the share of answerable questions in whatever set it was fitted on."""
+    import numpy as np
+
+    if len({answerable for _, answerable in rows}) < 2:
+        raise ConfigError("fitting answerability needs answerable and unanswerable questions")
+    x = np.array([[1.0, *e.vector()] for e, _ in rows])
+    y = np.array([float(a) for _, a in rows])
+    balance = np.where(y == 1, len(y) / (2 * y.sum()), len(y) / (2 * (len(y) - y.sum())))
+    w = np.zeros(x.shape[1])
+    penalty = np.eye(x.shape[1]) * l2
+    penalty[0, 0] = 0.0
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-np.clip(x @ w, -60, 60)))
+        gradient = x.T @ (balance * (p - y)) + penalty @ w
+        hessian = (x.T * (balance * p * (1 - p))) @ x + penalty
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return AnswerabilityModel({name: round(float(v), 4) for name, v in zip(FEATURES, w[1:],
+                                                                           strict=True)},
+                              round(float(w[0]), 4), threshold)
+
+
+def content_words(text: str) -> set[str]:
+    """Stemmed words without English stopwords: what "covers the question" compares."""
+    from search.lexical import content_terms
+
+    return set(content_terms(text))

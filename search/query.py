@@ -1,0 +1,289 @@
+"""The question, analysed once: a frozen Query that retrieval, answering, the crisis check
+and coverage all read, so that no step cleans or expands the question again.
+
+A Query holds the cleaned text (for a long pasted message, its question-bearing part within
+the model's window), its language, the treatments it names, the intent on the
+treatment-page template (what it is, how long, side effects, referral...) and the type of
+answer asked for (a phone number, a waiting time, a price...). Intents and answer types
+come from ``data/questions.toml``, which the content team edits.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from search.errors import ConfigError, QueryError
+from search.vocabulary import Expansion, Vocabulary
+
+DEFAULT_QUESTION_RULES = Path(__file__).resolve().parent / "data" / "questions.toml"
+
+#: Longest message accepted, in characters: a pasted e-mail or chat transcript.
+MAX_MESSAGE_CHARS = 20_000
+#: Longest text retrieval reads, in characters: about 200 word pieces, inside the model's
+#: 256-piece window with room for the breadcrumb-free query's special tokens.
+MAX_QUERY_CHARS = 1_000
+ENGLISH = "en"
+#: Share of a Latin-script question's words that are English or ours from which it is
+#: English, whatever py3langid says (it takes "ref line open til wat time" for Nigerian
+#: Pidgin): staff shorthand is mostly our own words, misspelt.
+KNOWN_SHARE = 0.35
+LANGUAGE_SURE = 0.5
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: str
+    label: str
+    asks: tuple[re.Pattern[str], ...]
+    headings: tuple[re.Pattern[str], ...]
+    #: Asked without naming a treatment, it is about the service as a whole.
+    service: bool = False
+
+    def heads(self, heading: str) -> bool:
+        """Whether a section with this heading answers the intent."""
+        return any(p.search(heading) for p in self.headings)
+
+
+@dataclass(frozen=True)
+class AnswerType:
+    name: str
+    label: str
+    asks: tuple[re.Pattern[str], ...]
+    values: tuple[re.Pattern[str], ...]
+    intent: str | None = None
+
+    def found_in(self, text: str) -> bool:
+        """Whether ``text`` states a fact of this type."""
+        return any(p.search(text) for p in self.values)
+
+
+@dataclass(frozen=True)
+class QuestionRules:
+    intents: dict[str, Intent]
+    answer_types: dict[str, AnswerType]
+    boilerplate_headings: tuple[re.Pattern[str], ...]
+    boilerplate_sentences: tuple[re.Pattern[str], ...]
+    english_words: frozenset[str]
+    #: Titles of the pages a caller in crisis is pointed to for a number to ring.
+    crisis_titles: tuple[re.Pattern[str], ...] = ()
+
+    def crisis_page(self, title: str) -> bool:
+        return any(p.search(title) for p in self.crisis_titles)
+
+    def boilerplate(self, heading: str, sentence: str = "") -> bool:
+        """Page furniture ("About this page", sample-content notices): never quoted."""
+        return (any(p.search(heading.strip()) for p in self.boilerplate_headings)
+                or (bool(sentence) and any(p.search(sentence)
+                                          for p in self.boilerplate_sentences)))
+
+
+@dataclass(frozen=True)
+class Query:
+    """One question, analysed. ``text`` is what retrieval reads; ``asked`` what was typed."""
+
+    asked: str
+    text: str
+    language: str
+    expansion: Expansion
+    #: Documents whose treatment the question names (title, acronym or a lay name).
+    treatments: frozenset[str]
+    intent: str | None
+    answer_type: str | None
+    #: ``text`` is the question-bearing part of a longer message.
+    excerpted: bool = False
+
+    @property
+    def english(self) -> bool:
+        return self.language == ENGLISH
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "language": self.language,
+                "treatments": sorted(self.treatments), "intent": self.intent,
+                "answer_type": self.answer_type, "excerpted": self.excerpted,
+                "expansion": list(self.expansion.added)}
+
+
+class Analyser:
+    """Turns a question into a Query: needs the vocabulary, the treatment names of the
+    index, and a test of whether a word is one our pages use (for the language)."""
+
+    def __init__(self, vocabulary: Vocabulary, names: dict[str, set[str]],
+                 rules: QuestionRules, known_word: Callable[[str], bool]) -> None:
+        self.vocabulary = vocabulary
+        self.names = names
+        self.rules = rules
+        self._known_word = known_word
+
+    def analyse(self, question: str, subject: str | None = None) -> Query:
+        """``subject``: the treatment the user chose to ask about (a title), added to a
+        question that names none ("who is it for?" → "who is it for? (CBT)")."""
+        asked = clean_message(question)
+        text, excerpted = question_part(asked)
+        expansion = self.vocabulary.expand(text)
+        if subject and not self.named(expansion):
+            text = f"{text} ({subject})"
+            expansion = self.vocabulary.expand(text)
+        analysed = _plain(expansion.text)
+        answer_type = next((t.name for t in self.rules.answer_types.values()
+                            if any(p.search(analysed) for p in t.asks)), None)
+        intent = next((i.name for i in self.rules.intents.values()
+                       if any(p.search(analysed) for p in i.asks)), None)
+        implied = self.rules.answer_types[answer_type].intent if answer_type else None
+        if implied is not None:
+            intent = implied
+        return Query(asked, text, self.language_of(asked), expansion,
+                     self.named(expansion), intent, answer_type, excerpted)
+
+    def named(self, expansion: Expansion) -> frozenset[str]:
+        """Documents whose title or acronym the question (or its expansion) names."""
+        words = name_key(" ".join((expansion.text, *expansion.added))).split()
+        found: set[str] = set()
+        for size in range(1, min(len(words), MAX_NAME_WORDS) + 1):
+            for start in range(len(words) - size + 1):
+                found.update(self.names.get(" ".join(words[start:start + size]), ()))
+        return frozenset(found)
+
+    def language_of(self, text: str) -> str:
+        """"en" when most of its words are English or ours ("cbt waitng time?" included);
+        otherwise what py3langid says, among the languages it knows."""
+        letters = [ch for ch in text if ch.isalpha()]
+        if not letters:
+            return ENGLISH
+        latin = sum(ch.isascii() or "\u00c0" <= ch <= "\u024f" for ch in letters)
+        if latin / len(letters) >= 0.5:
+            words = [w for w in re.findall(r"[^\W\d_]+", text.lower()) if len(w) > 2]
+            if not words:
+                return ENGLISH
+            known = sum(w in self.rules.english_words or self._known_word(w) for w in words)
+            if known / len(words) >= KNOWN_SHARE:
+                return ENGLISH
+            return _identify(text)
+        return str(_identifier().classify(text)[0])  # another script: not English
+
+
+@functools.cache
+def _identifier() -> Any:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def _identify(text: str) -> str:
+    """py3langid's language when it is sure (probability ≥ ``LANGUAGE_SURE``): on
+    shorthand it guesses wildly but unsurely ("shout txt line no.?": Walloon, 0.18)."""
+    language, probability = _identifier().classify(text)
+    return str(language) if probability >= LANGUAGE_SURE else ENGLISH
+
+
+MAX_NAME_WORDS = 8
+_PARENTHESES = re.compile(r"\(([^)]*)\)")
+_GENERIC_TAIL = re.compile(r"\s+(therapy|treatment|counselling|assessment)$", re.IGNORECASE)
+
+
+def name_key(text: str) -> str:
+    """Lower case, words only: "CBT-I" → "cbt i", "Art therapy (ACT)" → "art therapy act"."""
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def document_names(titles: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """Name → documents, from (doc_id, title): each title without its brackets, and what
+    the brackets hold ("Cognitive behavioural therapy (CBT)" → both)."""
+    names: dict[str, set[str]] = {}
+    for doc_id, title in titles:
+        plain = _PARENTHESES.sub(" ", title)
+        # "Walking group therapy" is named by "the walking group" too (two words at least:
+        # "art" alone names nothing).
+        short = _GENERIC_TAIL.sub("", plain.strip())
+        shorter = (short,) if short != plain.strip() and len(short.split()) >= 2 else ()
+        for name in (plain, *shorter, *_PARENTHESES.findall(title)):
+            key = name_key(name)
+            if key and len(key.split()) <= MAX_NAME_WORDS:
+                names.setdefault(key, set()).add(doc_id)
+    return names
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.replace("’", "'").replace("‘", "'").lower().split())
+
+
+def clean_message(message: str) -> str:
+    """Collapse whitespace and refuse what is not a message, with a reason."""
+    if not isinstance(message, str):
+        raise QueryError("the query must be text")
+    cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in message).split())
+    if not cleaned:
+        raise QueryError("the query is empty: type a question or some words to search for")
+    if len(cleaned) > MAX_MESSAGE_CHARS:
+        raise QueryError(f"the message is {len(cleaned):,} characters long; the limit is "
+                         f"{MAX_MESSAGE_CHARS:,}: paste the part with the question")
+    return cleaned
+
+
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
+_QUESTION_START = re.compile(
+    r"^(what|whats|how|who|where|when|why|which|can|could|is|are|do|does|did|will|would|"
+    r"should|shall|may|any|has|have)\b", re.IGNORECASE)
+
+
+def question_part(message: str, budget: int = MAX_QUERY_CHARS) -> tuple[str, bool]:
+    """The part of a long message that asks something, within ``budget`` characters:
+    its questions, latest first kept when they do not all fit; failing any, its end.
+    Returns the text and whether it is an excerpt."""
+    if len(message) <= budget:
+        return message, False
+    sentences = [s for s in _SENTENCE_END.split(message) if s.strip()]
+    asking = [i for i, s in enumerate(sentences)
+              if s.rstrip().endswith("?") or _QUESTION_START.match(s)]
+    chosen: list[int] = []
+    used = 0
+    for i in reversed(asking or range(len(sentences))):
+        size = min(len(sentences[i]), budget) + 1
+        if used + size > budget and chosen:
+            break
+        chosen.append(i)
+        used += size
+    text = " ".join(sentences[i] for i in sorted(chosen))
+    return text[:budget].rsplit(" ", 1)[0] if len(text) > budget else text, True
+
+
+def _patterns(items: Iterable[str], where: str) -> tuple[re.Pattern[str], ...]:
+    try:
+        return tuple(re.compile(p, re.IGNORECASE) for p in items)
+    except re.error as error:
+        raise ConfigError(f"{where}: {error}") from error
+
+
+@functools.cache
+def load_question_rules(path: Path = DEFAULT_QUESTION_RULES) -> QuestionRules:
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        intents = {name: Intent(name, str(entry.get("label", name)),
+                                _patterns(entry.get("asks", ()), f"{path}: intent {name}"),
+                                _patterns(entry.get("headings", ()), f"{path}: intent {name}"),
+                                bool(entry.get("service", False)))
+                   for name, entry in raw.get("intents", {}).items()}
+        types = {name: AnswerType(name, str(entry.get("label", name)),
+                                  _patterns(entry.get("asks", ()), f"{path}: type {name}"),
+                                  _patterns(entry.get("values", ()), f"{path}: type {name}"),
+                                  entry.get("intent"))
+                 for name, entry in raw.get("answer_types", {}).items()}
+        furniture = raw.get("boilerplate", {})
+        rules = QuestionRules(
+            intents, types, _patterns(furniture.get("headings", ()), f"{path}: boilerplate"),
+            _patterns(furniture.get("sentences", ()), f"{path}: boilerplate"),
+            frozenset(w.lower() for w in raw.get("english", {}).get("words", ())),
+            _patterns(raw.get("service", {}).get("crisis_titles", ()), f"{path}: service"))
+    except (OSError, AttributeError, TypeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"The question rules file '{path}' cannot be used: {error}. Fix it "
+                          "(it is TOML; see the comments at its top)") from error
+    for answer_type in types.values():
+        if answer_type.intent is not None and answer_type.intent not in intents:
+            raise ConfigError(f"{path}: answer type {answer_type.name!r} names an unknown "
+                              f"intent {answer_type.intent!r}")
+    return rules
