@@ -133,8 +133,10 @@ def _check_facts(answer: Answer, answerer: Answerer) -> None:
 
 
 def _show_not_covered(answer: Answer, answerer: Answerer) -> None:
-    st.warning(f"**{NOT_COVERED}** None of our pages answers this question closely enough "
-               "to quote. The passages below are the nearest we have: they are not an answer.",
+    reason = answer.reason or ("None of our pages answers this question closely enough to "
+                               "quote.")
+    st.warning(f"**{display.escape(answer.answer)}** {display.escape(reason)} The passages "
+               "below are the nearest we have: they are not an answer.",
                icon=":material/help:")
     if not answer.passages:
         return
@@ -219,7 +221,9 @@ def main() -> None:
     if answer.safety.crisis:
         banner.error(f"#### Crisis: act on this first\n{display.escape(answer.safety.guidance)}",
                      icon=":material/emergency:")
-    if filters:
+    if answer.notice:
+        st.info(display.escape(answer.notice), icon=":material/info:")
+    elif filters:
         st.caption("Filtered: only the treatments and sections chosen in the sidebar.")
     store = state.feedback_store()
     generation = answerer.searcher.generation
@@ -231,7 +235,7 @@ def main() -> None:
     else:
         _show_not_covered(answer, answerer)
         _log_not_covered(answer, store, generation)
-    if store is not None:
+    if store is not None and not answer.safety.crisis:  # a crisis message is never stored
         _feedback(answer, store, generation)
 
 

@@ -105,9 +105,10 @@ def _show_matrix(matrix: CoverageMatrix, documents: dict[str, StoredDocument],
     counts = {b: int((bands == b).sum().sum()) for b in COLOURS}
     st.markdown(" ".join(_swatch(b, f"{BAND_LABELS[b]}: {counts[b]}") for b in COLOURS),
                 unsafe_allow_html=True)
-    st.caption(f"Cells show the answer's confidence when the question is asked of that page "
-               f"alone: well from {settings.good:.2f}, fairly from {settings.fair:.2f}. Select "
-               "a cell to see the passage that answers it.")
+    st.caption(f"Cells show how likely the page answers the question asked of it alone "
+               f"(the answerability model): well from {settings.good:.2f}, fairly from "
+               f"{settings.fair:.2f}; a page with no section for it, or without the fact asked "
+               "for, is not covered. Select a cell to see why, and the passage.")
     styled = values.style.format("{:.2f}").apply(
         lambda _: bands.replace({b: f"background-color: {c}; color: #1b1b1b"
                                  for b, c in COLOURS.items()}), axis=None)
@@ -137,6 +138,8 @@ def _show_cell(matrix: CoverageMatrix, doc_id: str, label: str,
                 + _swatch(rating, f"{BAND_LABELS[rating]}, {cell.confidence:.2f}"),
                 unsafe_allow_html=True)
     st.caption(f"Asked: {display.escape(cell.question)}")
+    if cell.reason:
+        st.markdown(f"**Why:** {display.escape(cell.reason)}")
     if cell.citation is None:
         st.info("No passage on this page answers it closely enough to quote.")
         display.open_link(doc_id, None, label="Open the page")

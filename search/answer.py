@@ -225,14 +225,18 @@ class Answerer:
         return docs[0]
 
     def _decide(self, base: Answer, query: Query, chosen: list[_Candidate],
-                vector: np.ndarray, filters: Filters | None, notice: str = "") -> Answer:
+                vector: np.ndarray, filters: Filters | None, notice: str = "",
+                stated: bool = False) -> Answer:
+        """Quote ``chosen`` if the model says it answers; ``stated``: the sentences state
+        the very fact asked for, in a section of the intent (a service-wide answer), which
+        answers whatever the similarity of a question as short as "number to book?"."""
         best = max(chosen, key=lambda c: c.score)
         document = self._document(best.doc_id)
         evidence = self._evidence(query, chosen, best, document, vector, filters)
         probability = self.model.probability(evidence)
         base = replace(base, confidence=probability, evidence=evidence,
                        notice=" ".join(n for n in (base.notice, notice) if n))
-        if probability < self.model.threshold:
+        if probability < self.model.threshold and not stated:
             where = BREADCRUMB_SEPARATOR.join(best.section.breadcrumb)
             return replace(base, reason=(
                 f"Our pages do not answer this closely enough to quote (confidence "
@@ -286,25 +290,39 @@ class Answerer:
             return replace(base, reason=f"Our pages do not give {missing} for the service "
                                         "as a whole.")
         best = max(candidates, key=lambda c: c.score)
+        if safety.crisis:  # every number of the crisis page's section, in page order
+            chosen = sorted((c for c in candidates if c.section == best.section
+                             and c.doc_id == best.doc_id), key=lambda c: c.start)
+            chosen = chosen[: self.settings.max_sentences]
+            return self._decide(base, query, chosen, vector, filters, "",
+                                stated=answer_type is not None)
         close = [c for c in candidates if c.score >= best.score - self.settings.sentence_margin]
-        texts: dict[str, set[str]] = {}
+        # The fact most pages give (the same phone number, whatever the sentence around it).
+        pages_of: dict[str, set[str]] = {}
         for c in candidates:
-            texts.setdefault(self._quote(c), set()).add(c.doc_id)
-        shared = max(close, key=lambda c: (len(texts[self._quote(c)]), c.score))
+            pages_of.setdefault(self._fact(c, answer_type), set()).add(c.doc_id)
+        shared = max(close, key=lambda c: (len(pages_of[self._fact(c, answer_type)]), c.score))
         document = self._document(shared.doc_id)
         chosen = self._with_list(shared, [shared], document)
-        pages = len(texts[self._quote(shared)])
-        notice = (f"This is what {pages} of our pages say." if pages > 1 else "")
-        return self._decide(base, query, chosen, vector, filters, notice)
+        pages = len(pages_of[self._fact(shared, answer_type)])
+        notice = (f"{pages} of our pages give this." if pages > 1 else "")
+        stated = answer_type is not None and any(c.carries_type for c in chosen)
+        return self._decide(base, query, chosen, vector, filters, notice, stated)
 
     # --- sentences ----------------------------------------------------------------------
 
     def _document(self, doc_id: str) -> Document:
         return self.searcher.snapshot.documents[doc_id].document
 
-    def _quote(self, candidate: _Candidate) -> str:
-        text = self._document(candidate.doc_id).text[candidate.start:candidate.end]
-        return " ".join(text.split())
+    def _fact(self, candidate: _Candidate, answer_type: Any) -> str:
+        """What a sentence states of the type asked for ("0808 157 0420"), else itself."""
+        text = " ".join(self._document(candidate.doc_id).text[candidate.start:
+                                                              candidate.end].split())
+        for pattern in (answer_type.values if answer_type else ()):
+            found = pattern.search(text)
+            if found:
+                return re.sub(r"\W", "", found.group()).lower()
+        return text
 
     def _section_rows(self, doc_id: str, breadcrumb: tuple[str, ...]) -> list[int]:
         if self._rows is None:

@@ -88,33 +88,20 @@ def load_answerability_model(path: Path = DEFAULT_MODEL_FILE) -> AnswerabilityMo
 
 def fit(rows: list[tuple[Evidence, bool]], threshold: float = 0.5,
         l2: float = 1.0) -> AnswerabilityModel:
-    """Logistic regression by Newton's method with an L2 penalty (bias unpenalised):
-    small, exact and dependency-free for seven features.
-
-    The two classes weigh the same in all (answerable questions outnumber the others
-    about six to one in the question sets), so 0.5 means "as likely answerable as not"
-    rather than the share of answerable questions in whatever set it was fitted on."""
+    """The model for (evidence, answerable) rows. Both classes weigh the same in all
+    (answerable questions outnumber the others about six to one in the question sets), so
+    0.5 means "as likely answerable as not", whatever set it was fitted on."""
     import numpy as np
+
+    from search.logistic import fit_logistic
 
     if len({answerable for _, answerable in rows}) < 2:
         raise ConfigError("fitting answerability needs answerable and unanswerable questions")
-    x = np.array([[1.0, *e.vector()] for e, _ in rows])
-    y = np.array([float(a) for _, a in rows])
-    balance = np.where(y == 1, len(y) / (2 * y.sum()), len(y) / (2 * (len(y) - y.sum())))
-    w = np.zeros(x.shape[1])
-    penalty = np.eye(x.shape[1]) * l2
-    penalty[0, 0] = 0.0
-    for _ in range(50):
-        p = 1 / (1 + np.exp(-np.clip(x @ w, -60, 60)))
-        gradient = x.T @ (balance * (p - y)) + penalty @ w
-        hessian = (x.T * (balance * p * (1 - p))) @ x + penalty
-        step = np.linalg.solve(hessian, gradient)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return AnswerabilityModel({name: round(float(v), 4) for name, v in zip(FEATURES, w[1:],
+    weights, bias = fit_logistic(np.array([e.vector() for e, _ in rows]),
+                                 np.array([a for _, a in rows]), l2)
+    return AnswerabilityModel({name: round(float(v), 4) for name, v in zip(FEATURES, weights,
                                                                            strict=True)},
-                              round(float(w[0]), 4), threshold)
+                              round(bias, 4), threshold)
 
 
 def content_words(text: str) -> set[str]:

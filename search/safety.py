@@ -73,11 +73,16 @@ class CrisisCheck:
         """By meaning: the trained probe, then closeness to an example sentence."""
         import numpy as np
 
-        query = vector if vector is not None else embedder.embed_query(question)
+        # A long message is read whole: each window of it within the model's reach.
+        windows = _windows(question)
+        if len(windows) > 1:
+            queries = embedder.embed_documents(windows)
+        else:
+            queries = (vector if vector is not None else embedder.embed_query(question))[None, :]
         probe = self.probe
         if probe is not None and probe["model"] == embedder.name:
-            logit = float(np.dot(probe["weights"], query)) + probe["bias"]
-            if 1 / (1 + np.exp(-logit)) >= probe["threshold"]:
+            logits = queries @ probe["weights"] + probe["bias"]
+            if float((1 / (1 + np.exp(-logits))).max()) >= probe["threshold"]:
                 return ("indirect",)
         if not self.examples:
             return ()
@@ -85,9 +90,31 @@ class CrisisCheck:
         if vectors is None:
             vectors = embedder.embed_documents([sentence for _, sentence in self.examples])
             self._vectors[embedder.name] = vectors
-        scores = vectors @ query
+        scores = (queries @ vectors.T).max(axis=0)
         best = int(np.argmax(scores))
         return (self.examples[best][0],) if scores[best] >= self.threshold else ()
+
+
+#: Characters per window of a long message: a few sentences, so that one sentence of risk
+#: is not drowned by a page of appointment details around it.
+WINDOW_CHARS = 300
+
+
+def _windows(text: str) -> list[str]:
+    """``text`` in windows of whole sentences, each at most about WINDOW_CHARS long; a
+    question of up to 1,000 characters (what retrieval reads, search.query) stays whole."""
+    if len(text) <= 1_000:
+        return [text]
+    windows, current = [], ""
+    for sentence in re.split(r"(?<=[.?!])\s+", text):
+        while len(sentence) > WINDOW_CHARS:  # one endless sentence: cut it
+            windows.append(sentence[:WINDOW_CHARS])
+            sentence = sentence[WINDOW_CHARS:]
+        if current and len(current) + len(sentence) + 1 > WINDOW_CHARS:
+            windows.append(current)
+            current = ""
+        current = f"{current} {sentence}".strip()
+    return [*windows, current] if current else windows
 
 
 @functools.cache
@@ -96,7 +123,7 @@ def load_crisis_check(guidance: str, path: Path = DEFAULT_SAFETY_FILE) -> Crisis
 
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        patterns = _compiled(raw["crisis"])
+        patterns = _compiled(raw["crisis"]) + _compiled(raw.get("crisis_languages", {}))
         topics = _compiled(raw.get("topic", {}))
         person_words = raw.get("person", {}).get("words")
         person = re.compile(person_words, re.IGNORECASE) if person_words else None

@@ -1,0 +1,107 @@
+"""The question analysis (search/query.py): intents, answer types, language, long
+messages. No model: the analyser reads the data file and a word test."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.errors import QueryError
+from search.query import (
+    MAX_MESSAGE_CHARS,
+    MAX_QUERY_CHARS,
+    Analyser,
+    document_names,
+    load_question_rules,
+    question_part,
+)
+from search.vocabulary import load_vocabulary
+
+TITLES = [("cbt.md", "Cognitive behavioural therapy (CBT)"), ("ect.pdf", "Electroconvulsive therapy (ECT)"),
+          ("walk.txt", "Walking group therapy"), ("art.html", "Art therapy")]
+OUR_WORDS = {"therapy", "session", "wait", "refer", "line", "open", "group", "cbt", "time",
+             "appointment", "number", "book", "long", "take", "side", "effect", "memory"}
+
+
+@pytest.fixture(scope="module")
+def analyser() -> Analyser:
+    return Analyser(load_vocabulary(), document_names(TITLES), load_question_rules(),
+                    lambda word: word.rstrip("s") in OUR_WORDS)
+
+
+@pytest.mark.parametrize(("question", "intent", "answer_type"), [
+    ("cbt waitng time?", "referral", "waiting_time"),
+    ("CAT wait for 1st appt?", "referral", "waiting_time"),
+    ("central referals line no. + is it open sat?", "referral", "phone"),
+    ("are you open on Saturdays?", "referral", "opening_hours"),
+    ("whats the email address for the crisis team", "referral", "email"),
+    ("how much does CBT cost", "cost", "price"),
+    ("how long does CBT take", "duration", "sessions"),
+    ("how many sessions of IPT will I get", "duration", "sessions"),
+    ("how long is a cbt session", "session", "session_length"),
+    ("min age for play thrpy", "who_for", "age"),
+    ("side effects of ECT", "side_effects", None),
+    ("Will EMDR cure my PTSD completely?", "outcome", None),
+    ("what happens in an art therapy session", "session", None),
+    ("how does EMDR work", "how_it_works", None),
+    ("what is schema therapy", "what_is", None),
+    ("How many beds does the crisis house have?", None, "count"),
+])
+def test_intent_and_answer_type_follow_the_page_template(analyser: Analyser, question: str,
+                                                          intent: str | None,
+                                                          answer_type: str | None) -> None:
+    query = analyser.analyse(question)
+    assert (query.intent, query.answer_type) == (intent, answer_type)
+
+
+def test_a_description_of_a_person_is_not_a_question_about_age(analyser: Analyser) -> None:
+    query = analyser.analyse("I'm a 41 year old woman and I copy how other people act")
+    assert query.answer_type != "age"
+
+
+@pytest.mark.parametrize(("question", "named"), [
+    ("how long does CBT take", {"cbt.md"}),
+    ("is cognitive behavioral therapy any good", {"cbt.md"}),
+    ("shock treatment side effects", {"ect.pdf"}),  # a lay name, through the vocabulary
+    ("does the walking group meet in winter", {"walk.txt"}),  # title without "therapy"
+    ("is art any good for me", set()),  # one generic word alone names nothing
+])
+def test_treatments_named_by_title_acronym_or_lay_words(analyser: Analyser, question: str,
+                                                        named: set[str]) -> None:
+    assert analyser.analyse(question).treatments == named
+
+
+@pytest.mark.parametrize(("text", "english"), [
+    ("cbt waitng time?", True),
+    ("ref line weekdays open til wat time", True),
+    ("shout txt line no.?", True),
+    ("quiero suicidarme esta noche", False),
+    ("Nie chcę już żyć. Nie widzę w tym żadnego sensu.", False),
+    ("أريد أن أموت", False),
+    ("میں خودکشی کرنا چاہتا ہوں", False),
+])
+def test_language_english_unless_clearly_another(analyser: Analyser, text: str,
+                                                 english: bool) -> None:
+    assert analyser.analyse(text).english is english
+
+
+def test_a_subject_is_added_only_when_the_question_names_no_treatment(
+        analyser: Analyser) -> None:
+    generic = analyser.analyse("who is it for?", subject="Art therapy")
+    assert generic.text.endswith("(Art therapy)") and generic.treatments == {"art.html"}
+    named = analyser.analyse("how long does CBT take", subject="Art therapy")
+    assert named.treatments == {"cbt.md"} and "Art" not in named.text
+
+
+def test_a_long_message_is_accepted_and_searched_by_its_question() -> None:
+    story = "My appointment letter went to my old flat and the bus is always late. " * 60
+    message = story + "How long is the wait for a first CBT appointment? " + story
+    assert len(message) > 8_000
+    text, excerpted = question_part(message)
+    assert excerpted and len(text) <= MAX_QUERY_CHARS
+    assert "How long is the wait for a first CBT appointment?" in text
+
+
+def test_past_the_limit_the_message_is_refused_with_what_to_do(analyser: Analyser) -> None:
+    with pytest.raises(QueryError, match="paste the part with the question"):
+        analyser.analyse("x " * (MAX_MESSAGE_CHARS // 2 + 10))
+    assert analyser.analyse("a " * 5_000).excerpted  # 10,000 characters: accepted
