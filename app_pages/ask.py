@@ -135,7 +135,7 @@ def _check_facts(answer: Answer, answerer: Answerer) -> None:
 def _show_not_covered(answer: Answer, answerer: Answerer) -> None:
     reason = answer.reason or ("None of our pages answers this question closely enough to "
                                "quote.")
-    st.warning(f"**{display.escape(answer.answer)}** {display.escape(reason)} The passages "
+    st.warning(f"**{answer.answer}** {display.escape(reason)} The passages "
                "below are the nearest we have: they are not an answer.",
                icon=":material/help:")
     if not answer.passages:

@@ -194,22 +194,22 @@ class Answerer:
         doc_id = self._page(query, hits, intent)
         document = self._document(doc_id)
         sections = [s for s in document.sections if not self.rules.boilerplate(s.heading)]
-        stated = answer_type is not None and any(
-            answer_type.found_in(document.text[s.start:s.end]) for s in sections)
-        if answer_type is not None and not stated:
-            return replace(base, reason=f"Our {document.title} page does not give "
-                                        f"{answer_type.label}.")
-        # Without a section for the intent, a page can still state the fact asked for
-        # elsewhere ("up to 90 minutes" under "What happens at an assessment?").
-        if intent is not None and not stated and not any(intent.heads(s.heading)
-                                                         for s in sections):
+        if intent is not None and not any(intent.heads(s.heading) for s in sections):
             return replace(base, reason=f"Our {document.title} page does not say "
                                         f"{intent.label}.")
+        if answer_type is not None and not any(
+                answer_type.found_in(document.text[s.start:s.end]) for s in sections):
+            return replace(base, reason=f"Our {document.title} page does not give "
+                                        f"{answer_type.label}.")
         candidates = self._candidates(query, hits, vector, document, intent)
         chosen = self._choose(candidates, document)
         if not chosen:
             return replace(base, reason=f"Our {document.title} page has nothing to quote.")
-        return self._decide(base, query, chosen, vector, filters)
+        # The page the question names, its section for the intent, and a sentence there
+        # with the very fact asked for ("cbt waitng time?"): that answers it.
+        stated = (doc_id in query.treatments and answer_type is not None
+                  and any(c.in_intent and c.carries_type for c in chosen))
+        return self._decide(base, query, chosen, vector, filters, stated=stated)
 
     def _page(self, query: Query, hits: tuple[Hit, ...], intent: Any) -> str:
         """The page to quote: the first ranked one the question names; else the first of
@@ -228,8 +228,8 @@ class Answerer:
                 vector: np.ndarray, filters: Filters | None, notice: str = "",
                 stated: bool = False) -> Answer:
         """Quote ``chosen`` if the model says it answers; ``stated``: the sentences state
-        the very fact asked for, in a section of the intent (a service-wide answer), which
-        answers whatever the similarity of a question as short as "number to book?"."""
+        the very fact asked for, in a section of the intent, which answers whatever the
+        similarity of a question as short as "number to book?" or "cbt waitng time?"."""
         best = max(chosen, key=lambda c: c.score)
         document = self._document(best.doc_id)
         evidence = self._evidence(query, chosen, best, document, vector, filters)

@@ -87,3 +87,14 @@ def app_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # ty
     report = build_index([corpus], root / "index", Settings(), embedder=embedder)
     assert report.published and not report.failed, report
     return root / "index"
+
+
+@pytest.fixture(scope="session")
+def shipped_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
+    """The whole shipped corpus (45 pages), built once per session. Read-only for tests."""
+    from search import Settings, build_index
+
+    root = tmp_path_factory.mktemp("shipped")
+    report = build_index([ROOT / "corpus"], root / "index", Settings(), embedder=embedder)
+    assert report.published and not report.failed, report
+    return root / "index"

@@ -16,7 +16,8 @@ from search.query import (
 )
 from search.vocabulary import load_vocabulary
 
-TITLES = [("cbt.md", "Cognitive behavioural therapy (CBT)"), ("ect.pdf", "Electroconvulsive therapy (ECT)"),
+TITLES = [("cbt.md", "Cognitive behavioural therapy (CBT)"),
+          ("ect.pdf", "Electroconvulsive therapy (ECT)"),
           ("walk.txt", "Walking group therapy"), ("art.html", "Art therapy")]
 OUR_WORDS = {"therapy", "session", "wait", "refer", "line", "open", "group", "cbt", "time",
              "appointment", "number", "book", "long", "take", "side", "effect", "memory"}

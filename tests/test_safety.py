@@ -52,16 +52,22 @@ def test_look_alikes_do_not_raise_the_banner(check, text: str) -> None:  # type:
     assert not safety.crisis and safety.categories == () and safety.guidance == ""
 
 
-def test_topic_words_count_only_about_a_person(check) -> None:  # type: ignore[no-untyped-def]
+def test_topic_words_alone_do_not_alarm(check) -> None:  # type: ignore[no-untyped-def]
+    # They alarmed mostly for the bereaved, parents and professionals (README, Crisis check).
     assert not check.check("statistics on suicide rates in the UK").crisis
-    assert check.check("my brother talks about suicide a lot").crisis
+    assert not check.check("my grandad died by suicide in the 80s, is depression hereditary").crisis
+    assert check.check("my brother says he is going to kill himself tonight").crisis
 
 
 @pytest.mark.model
 @pytest.mark.parametrize("text", [
     "won't be a problem for anyone for much longer",
-    "gave my dog to my sister and wrote everyone a letter, it's all sorted now",
-    "what's the quickest way to get to the top floor of the multi storey",
+    pytest.param("gave my dog to my sister and wrote everyone a letter, it's all sorted now",
+                 marks=pytest.mark.xfail(reason="missed at the probe's 2% false-alarm point "
+                                         "(README, Crisis check)", strict=True)),
+    pytest.param("what's the quickest way to get to the top floor of the multi storey",
+                 marks=pytest.mark.xfail(reason="missed at the probe's 2% false-alarm point "
+                                         "(README, Crisis check)", strict=True)),
 ])
 def test_indirect_language_is_caught_by_meaning(check, embedder, text: str) -> None:  # type: ignore[no-untyped-def]
     assert check.check(text, embedder).crisis

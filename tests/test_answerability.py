@@ -1,0 +1,135 @@
+"""Answers on the shipped corpus, rule by rule, with the questions the call centre asks
+(issue 13's findings): the real bundled model and a real index of all 45 pages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from search.answer import NOT_ENGLISH, Answer, Answerer
+from search.cli import main
+from search.retrieval import Filters, Searcher
+
+pytestmark = pytest.mark.model
+
+PLANTED_GAPS = {  # corpus/README.md: pages that leave out a section on purpose
+    "psychiatric-assessment.md": {"How long", "Side effects"},
+    "memory-assessment.md": {"How long", "Side effects"},
+    "medication-review.pdf": {"How long"},
+    "occupational-therapy.md": {"How long"},
+    "guided-self-help.md": {"Side effects"},
+    "peer-support.md": {"Side effects"},
+    "autism-assessment.md": {"Side effects"},
+    "social-skills-groups.md": {"Side effects"},
+    "camhs-assessment.md": {"Side effects"},
+    "crisis-and-home-treatment.html": {"Side effects"},
+    "bereavement-counselling.md": {"How it works"},
+    "solution-focused-brief-therapy.md": {"Who it's for"},
+}
+
+
+@pytest.fixture(scope="module")
+def answerer(shipped_index: Path, embedder) -> Answerer:  # type: ignore[no-untyped-def]
+    from search import open_index
+
+    return Answerer(Searcher(open_index(shipped_index), embedder))
+
+
+def first_section(answer: Answer) -> str:
+    return answer.citations[0].section.split(" › ")[-1]
+
+
+@pytest.mark.parametrize(("question", "section", "fact"), [
+    ("cbt waitng time?", "How do I get referred for CBT?", "10 working days"),
+    ("CAT wait for 1st appt?", "How do I get referred for CAT?", "6 weeks"),
+    ("how long does CBT take", "How long does CBT take?", "6 and 20"),
+])
+def test_shorthand_questions_quote_the_section_and_the_fact(answerer: Answerer, question: str,
+                                                             section: str, fact: str) -> None:
+    answer = answerer.ask(question)
+    assert answer.answered, answer.reason
+    assert first_section(answer) == section and fact in answer.answer
+    assert answer.query is not None and answer.query.answer_type is not None
+
+
+@pytest.mark.parametrize(("question", "reason"), [
+    ("how much does CBT cost", "Cognitive behavioural therapy (CBT) page does not say what it costs"),
+    ("how long does a memory assessment take", "Memory assessment page does not say how long"),
+    ("whats the email address for the crisis team", "does not give an e-mail address"),
+    ("Will EMDR cure my PTSD completely?", "does not say what results to expect"),
+])
+def test_a_missing_fact_is_not_covered_and_named(answerer: Answerer, question: str,
+                                                 reason: str) -> None:
+    answer = answerer.ask(question)
+    assert not answer.answered and reason in answer.reason
+    assert answer.passages, "the nearest passages are still listed"
+
+
+def test_a_service_question_gets_the_number_most_pages_give(answerer: Answerer) -> None:
+    for question in ("number to book?", "are you open on Saturdays?"):
+        answer = answerer.ask(question)
+        assert answer.answered and "0808 157 0420" in answer.answer, question
+        assert "0808 157 0240" not in answer.answer  # schema therapy's outdated number
+        assert "Saturday 9am–1pm" in answer.answer
+
+
+def test_a_caller_in_crisis_is_given_the_crisis_teams_number(answerer: Answerer) -> None:
+    answer = answerer.ask("who do we ring right now? I think my son is going to kill himself")
+    assert answer.safety.crisis
+    assert answer.answered and "0808 157 0360" in answer.answer
+    assert answer.citations[0].doc_id == "crisis-and-home-treatment.html"
+
+
+def test_another_treatment_than_the_one_chosen_is_answered_and_said(answerer: Answerer) -> None:
+    chosen = Filters(doc_ids=frozenset({"schema-therapy.md"}))
+    answer = answerer.ask("how long does EMDR take", filters=chosen)
+    assert answer.answered and answer.citations[0].doc_id == "emdr.md"
+    assert "Schema therapy" in answer.notice and "EMDR" in answer.notice
+
+
+def test_a_lead_in_brings_its_whole_list(answerer: Answerer) -> None:
+    answer = answerer.ask("who can CBT help")
+    assert answer.answered and "with:" in answer.sentences[0].text
+    quoted = [s.text for s in answer.sentences]
+    assert "depression" in quoted and "social anxiety and phobias" in quoted
+
+
+def test_page_boilerplate_is_never_quoted(answerer: Answerer) -> None:
+    for question in ("is this information clinical advice", "is the cbt page sample content",
+                     "about this page emdr"):
+        answer = answerer.ask(question)
+        assert answer.approved or all("About this page" not in c.section
+                                      for c in answer.citations), question
+
+
+def test_a_question_in_another_language_gets_the_crisis_check_and_english(
+        answerer: Answerer) -> None:
+    answer = answerer.ask("quiero suicidarme esta noche")
+    assert answer.safety.crisis and not answer.answered
+    assert answer.answer == NOT_ENGLISH and "English" in answer.reason and answer.passages
+
+
+def test_a_long_pasted_message_is_read_whole(answerer: Answerer) -> None:
+    filler = "I moved flat in June and the letters keep going to the old address. " * 60
+    question = "How long is the wait for a first CBT appointment?"
+    answer = answerer.ask(filler + question + " " + filler)
+    assert answer.query is not None and answer.query.excerpted
+    assert "10 working days" in answer.answer and question in answer.notice
+    buried = filler + "I have written letters to my children and tonight I will end it all. "
+    assert answerer.ask(buried + filler).safety.crisis
+
+
+def test_coverage_json_finds_every_planted_gap(shipped_index: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["coverage", "--index", str(shipped_index), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert "Cost" in record["columns"] and len(record["rows"]) == 45
+    for row in record["rows"]:
+        assert set(row) == {"doc_id", "source", "title", "cells"}
+        assert not row["cells"]["Cost"]["covered"], row["doc_id"]  # no page states a price
+        for label in PLANTED_GAPS.get(row["doc_id"], ()):
+            cell = row["cells"][label]
+            assert not cell["covered"] and cell["reason"].startswith("Our "), (row, label)
+        for cell in row["cells"].values():
+            assert 0 <= cell["confidence"] <= 1 and cell["reason"]
