@@ -55,7 +55,8 @@ def test_shorthand_questions_quote_the_section_and_the_fact(answerer: Answerer, 
 
 
 @pytest.mark.parametrize(("question", "reason"), [
-    ("how much does CBT cost", "Cognitive behavioural therapy (CBT) page does not say what it costs"),
+    ("how much does CBT cost",
+     "Cognitive behavioural therapy (CBT) page does not say what it costs"),
     ("how long does a memory assessment take", "Memory assessment page does not say how long"),
     ("whats the email address for the crisis team", "does not give an e-mail address"),
     ("Will EMDR cure my PTSD completely?", "does not say what results to expect"),
