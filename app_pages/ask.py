@@ -110,7 +110,7 @@ def _show_answer(answer: Answer, answerer: Answerer) -> None:
         if chunk is not None and chunk.start <= citation.start and citation.end <= chunk.end:
             context = (chunk.start, chunk.end)
         else:  # an approved answer cites a whole section
-            section = display.section_at(document, citation.start)
+            section = document.section_at(citation.start)
             context = (section.start, section.end) if section else (citation.start, citation.end)
         display.citation_card(citation, document, context)
 
@@ -153,7 +153,7 @@ def _show_not_covered(answer: Answer, answerer: Answerer) -> None:
             st.markdown(display.paragraphs(chunk.text))
             if stored is not None:
                 display.open_link(chunk.doc_id,
-                                  display.section_at(stored.document, chunk.start))
+                                  stored.document.section_at(chunk.start))
 
 
 def _log_not_covered(answer: Answer, store: FeedbackStore | None, generation: str) -> None:

@@ -144,7 +144,7 @@ def _show_cell(matrix: CoverageMatrix, doc_id: str, label: str,
         st.info("No passage on this page answers it closely enough to quote.")
         display.open_link(doc_id, None, label="Open the page")
         return
-    section = display.section_at(document, cell.citation.start)
+    section = document.section_at(cell.citation.start)
     context = (section.start, section.end) if section else (cell.citation.start,
                                                             cell.citation.end)
     display.citation_card(cell.citation, document, context)
@@ -189,7 +189,7 @@ def _show_disagreements(found: list[Disagreement],
                             f"{_plural(pages, 'page')}{note}")
             for fact in item.flagged:
                 document = documents[fact.doc_id].document
-                display.open_link(fact.doc_id, display.section_at(document, fact.start),
+                display.open_link(fact.doc_id, document.section_at(fact.start),
                                   label=display.escape(f"Check {document.title}: "
                                                        f"“{fact.written}”"),
                                   span=(fact.start, fact.end))

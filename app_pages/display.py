@@ -57,12 +57,6 @@ def _lines(escaped: str) -> str:
     return re.sub(r"\n", "<br>", escaped.strip())
 
 
-def section_at(document: Document, offset: int) -> Section | None:
-    """The innermost section holding character ``offset``."""
-    holding = [s for s in document.sections if s.heading_start <= offset < max(s.end, s.start + 1)]
-    return max(holding, key=lambda s: (s.level, s.start)) if holding else None
-
-
 def breadcrumb(title: str, section: str) -> str:
     """"Title › Section", without repeating a title the breadcrumb already starts with."""
     if not section or section == title:
@@ -109,5 +103,5 @@ def citation_card(citation: Citation, document: Document, context: tuple[int, in
                    + escape(citation.source))
         st.markdown(highlight(document.text, context, (citation.start, citation.end)),
                     unsafe_allow_html=True)
-        open_link(citation.doc_id, section_at(document, citation.start),
+        open_link(citation.doc_id, document.section_at(citation.start),
                   span=(citation.start, citation.end))

@@ -368,7 +368,7 @@ class Answerer:
         for doc_id, row, position in dict.fromkeys(items):
             span = store.span(position)
             document = self._document(doc_id)
-            section = _section_at(document, span.start)
+            section = document.section_at(span.start)
             text = document.text[span.start:span.end]
             if section is None or self.rules.boilerplate(section.heading, text):
                 continue
@@ -503,15 +503,6 @@ class Answerer:
         return replace(base, answered=True, answer=approved.answer + marker,
                        sentences=(sentence,), citations=citations, confidence=1.0,
                        approved=True)
-
-
-def _section_at(document: Document, offset: int) -> Section | None:
-    """The innermost section holding ``offset`` (its heading line excluded)."""
-    found = None
-    for section in document.sections:
-        if section.start <= offset < section.end:
-            found = section
-    return found
 
 
 def _is_item(text: str, start: int) -> bool:

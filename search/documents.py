@@ -43,6 +43,12 @@ class Document:
     #: Offsets in ``text`` where pages 1, 2, ... start; empty when the format has no pages.
     page_starts: tuple[int, ...] = ()
 
+    def section_at(self, offset: int) -> Section | None:
+        """The innermost section holding character ``offset`` (its heading line included)."""
+        holding = [s for s in self.sections
+                   if s.heading_start <= offset < max(s.end, s.start + 1)]
+        return max(holding, key=lambda s: (s.level, s.start)) if holding else None
+
     def page_at(self, offset: int) -> int | None:
         """The 1-based page holding character ``offset``, or None for unpaged formats."""
         if not self.page_starts:

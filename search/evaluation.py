@@ -139,9 +139,7 @@ def cites_the_section(answer: Answer, question: Question,
     first = answer.citations[0]
     if question.service:
         document = documents[first.doc_id].document
-        section = next((s for s in document.sections
-                        if s.start <= first.start < s.end and s.heading ==
-                        first.section.split(BREADCRUMB_SEPARATOR)[-1]), None)
+        section = document.section_at(first.start)
         body = _flat(document.text[section.start:section.end]) if section else ""
         return bool(question.must_contain) and all(_flat(f) in body
                                                    for f in question.must_contain)
