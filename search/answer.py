@@ -139,8 +139,13 @@ class Answerer:
                      and not self.searcher.settings.expand_dense)
         safety = self.crisis.check(query.asked, self.searcher.embedder,
                                    vector if own_words else None)
-        hits = tuple(self.searcher.search(query, self.settings.passages, mode=mode,
-                                          filters=filters, vector=vector))
+        ranked = self.searcher.ranked(query, self.settings.passages, mode=mode,
+                                      filters=filters, vector=vector)
+        hits = tuple(ranked.hits)
+        # The rankers' agreement is evidence for answerability; a single-ranker mode
+        # has to ask both rankers for it.
+        agree = ranked.rankers_agree if ranked.rankers_agree is not None else \
+            self.searcher.rank_agreement(query, vector, filters)
         if query.excerpted:
             notices.append(f"Your message is long: the answer is for its question part, "
                            f"“{query.text}”.")
@@ -157,8 +162,8 @@ class Answerer:
         intent = self.rules.intents.get(query.intent or "")
         if intent is not None and intent.service and not query.treatments and not (
                 filters and filters.doc_ids):
-            return self._service_answer(base, query, vector, filters, safety)
-        return self._page_answer(base, query, vector, filters)
+            return self._service_answer(base, query, vector, filters, safety, agree)
+        return self._page_answer(base, query, vector, agree)
 
     # --- scope ------------------------------------------------------------------------
 
@@ -185,7 +190,7 @@ class Answerer:
     # --- one page ---------------------------------------------------------------------
 
     def _page_answer(self, base: Answer, query: Query, vector: np.ndarray,
-                     filters: Filters | None) -> Answer:
+                     agree: bool) -> Answer:
         hits = base.passages
         if not hits:
             return replace(base, reason="Nothing in our content matches this question.")
@@ -209,7 +214,7 @@ class Answerer:
         # with the very fact asked for ("cbt waitng time?"): that answers it.
         stated = (doc_id in query.treatments and answer_type is not None
                   and any(c.in_intent and c.carries_type for c in chosen))
-        return self._decide(base, query, chosen, vector, filters, stated=stated)
+        return self._decide(base, query, chosen, agree, stated=stated)
 
     def _page(self, query: Query, hits: tuple[Hit, ...], intent: Any) -> str:
         """The page to quote: the first ranked one the question names; else the first of
@@ -224,15 +229,14 @@ class Answerer:
                     return doc_id
         return docs[0]
 
-    def _decide(self, base: Answer, query: Query, chosen: list[_Candidate],
-                vector: np.ndarray, filters: Filters | None, notice: str = "",
-                stated: bool = False) -> Answer:
+    def _decide(self, base: Answer, query: Query, chosen: list[_Candidate], agree: bool,
+                notice: str = "", stated: bool = False) -> Answer:
         """Quote ``chosen`` if the model says it answers; ``stated``: the sentences state
         the very fact asked for, in a section of the intent, which answers whatever the
         similarity of a question as short as "number to book?" or "cbt waitng time?"."""
         best = max(chosen, key=lambda c: c.score)
         document = self._document(best.doc_id)
-        evidence = self._evidence(query, chosen, best, document, vector, filters)
+        evidence = self._evidence(query, chosen, best, document, agree)
         probability = self.model.probability(evidence)
         base = replace(base, confidence=probability, evidence=evidence,
                        notice=" ".join(n for n in (base.notice, notice) if n))
@@ -248,7 +252,7 @@ class Answerer:
                        citations=citations)
 
     def _evidence(self, query: Query, chosen: list[_Candidate], best: _Candidate,
-                  document: Document, vector: np.ndarray, filters: Filters | None) -> Evidence:
+                  document: Document, agree: bool) -> Evidence:
         section = best.section
         words = content_words(query.expansion.text)
         body = content_words(" ".join((*section.breadcrumb,
@@ -261,13 +265,13 @@ class Answerer:
             answer_type=0.5 if query.answer_type is None else float(
                 any(c.carries_type for c in chosen)),
             words=len(words & body) / len(words) if words else 0.0,
-            agree=float(self.searcher.rank_agreement(query, vector, filters)),
+            agree=float(agree),
             named=named)
 
     # --- the service as a whole --------------------------------------------------------
 
     def _service_answer(self, base: Answer, query: Query, vector: np.ndarray,
-                        filters: Filters | None, safety: Safety) -> Answer:
+                        filters: Filters | None, safety: Safety, agree: bool) -> Answer:
         """What most pages say in the sections of the question's intent ("number to
         book?"); in a crisis, what the crisis pages say."""
         intent = self.rules.intents[query.intent or ""]
@@ -294,8 +298,7 @@ class Answerer:
             chosen = sorted((c for c in candidates if c.section == best.section
                              and c.doc_id == best.doc_id), key=lambda c: c.start)
             chosen = chosen[: self.settings.max_sentences]
-            return self._decide(base, query, chosen, vector, filters, "",
-                                stated=answer_type is not None)
+            return self._decide(base, query, chosen, agree, stated=answer_type is not None)
         close = [c for c in candidates if c.score >= best.score - self.settings.sentence_margin]
         # The fact most pages give (the same phone number, whatever the sentence around it).
         pages_of: dict[str, set[str]] = {}
@@ -307,7 +310,7 @@ class Answerer:
         pages = len(pages_of[self._fact(shared, answer_type)])
         notice = (f"{pages} of our pages give this." if pages > 1 else "")
         stated = answer_type is not None and any(c.carries_type for c in chosen)
-        return self._decide(base, query, chosen, vector, filters, notice, stated)
+        return self._decide(base, query, chosen, agree, notice, stated)
 
     # --- sentences ----------------------------------------------------------------------
 

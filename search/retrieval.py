@@ -65,6 +65,15 @@ class Filters:
         return not self.sections or any(s.lower() in heading.lower() for s in self.sections)
 
 
+@dataclass(frozen=True)
+class Ranked:
+    """A search's passages, and whether its dense and lexical rankers put the same document
+    first (None when only one of them ran: mode dense or lexical)."""
+
+    hits: list[Hit]
+    rankers_agree: bool | None
+
+
 class Searcher:
     """An opened index and the model that embedded it, ready for many queries."""
 
@@ -94,6 +103,13 @@ class Searcher:
                filters: Filters | None = None, one_per_section: bool | None = None,
                vector: np.ndarray | None = None) -> list[Hit]:
         """The ``k`` best passages; ``vector`` is the query's embedding if already known."""
+        return self.ranked(query, k, mode=mode, filters=filters,
+                           one_per_section=one_per_section, vector=vector).hits
+
+    def ranked(self, query: str | Query, k: int = 5, *, mode: str | None = None,
+               filters: Filters | None = None, one_per_section: bool | None = None,
+               vector: np.ndarray | None = None) -> Ranked:
+        """``search``, and whether its two rankers agreed on the first document."""
         if isinstance(query, str):
             query = self.analyse(query)
         if k < 1:
@@ -119,7 +135,7 @@ class Searcher:
             hits.append(Hit(len(hits) + 1, score, chunk, row))
             if len(hits) == k:
                 break
-        return hits
+        return Ranked(hits, self._agree(dense, lexical) if mode == "hybrid" else None)
 
     def model_text(self, query: Query) -> str:
         """What the model embeds for a query: with the added terms only if expand_dense."""
@@ -141,10 +157,12 @@ class Searcher:
         return self.snapshot.lexical.search(query.expansion.joined(), depth, mask)
 
     def rank_agreement(self, query: Query, vector: np.ndarray, filters: Filters | None) -> bool:
-        """Whether the dense and the lexical ranker put the same document first."""
+        """Whether the dense and the lexical ranker put the same document first (what a
+        hybrid ``ranked`` search tells without searching again)."""
         mask = self._mask(filters) if filters else None
-        dense = self._dense(query, 5, mask, vector)
-        lexical = self._lexical(query, 5, mask)
+        return self._agree(self._dense(query, 5, mask, vector), self._lexical(query, 5, mask))
+
+    def _agree(self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]]) -> bool:
         if not dense or not lexical:
             return False
         chunks = self.snapshot.chunks
