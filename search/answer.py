@@ -24,7 +24,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from search.answerability import Evidence, content_words, load_answerability_model
+from search.answerability import Evidence, load_answerability_model
 from search.approved import ApprovedAnswer, load_approved_answers
 from search.config import AnswerSettings
 from search.documents import BREADCRUMB_SEPARATOR, Document, Section
@@ -253,10 +253,12 @@ class Answerer:
 
     def _evidence(self, query: Query, chosen: list[_Candidate], best: _Candidate,
                   document: Document, agree: bool) -> Evidence:
+        from search.lexical import content_terms  # the words BM25 compares, stemmed
+
         section = best.section
-        words = content_words(query.expansion.text)
-        body = content_words(" ".join((*section.breadcrumb,
-                                       document.text[section.start:section.end])))
+        words = set(content_terms(query.expansion.text))
+        body = set(content_terms(" ".join((*section.breadcrumb,
+                                           document.text[section.start:section.end]))))
         named = 0.0 if not query.treatments else (1.0 if best.doc_id in query.treatments
                                                   else -1.0)
         return Evidence(
@@ -375,7 +377,7 @@ class Answerer:
             text = document.text[span.start:span.end]
             if section is None or self.rules.boilerplate(section.heading, text):
                 continue
-            kept.append((doc_id, row, position, section, span))
+            kept.append((doc_id, row, position, section, span, text))
         if not kept:
             return []
         sentences = self._vectors_of([k[2] for k in kept]) @ vector  # one model call
@@ -384,8 +386,8 @@ class Answerer:
                                    for r in rows), strict=True))
         s = self.settings
         candidates = []
-        for (doc_id, row, _, section, span), similarity in zip(kept, sentences, strict=True):
-            text = self._document(doc_id).text[span.start:span.end]
+        for (doc_id, row, _, section, span, text), similarity in zip(kept, sentences,
+                                                                     strict=True):
             carries = bool(answer_type and answer_type.found_in(text))
             in_intent = bool(intent and intent.heads(section.heading))
             score = (0.5 * float(similarity) + 0.5 * float(np.float32(passages[row]))

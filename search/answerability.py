@@ -103,9 +103,3 @@ def fit(rows: list[tuple[Evidence, bool]], threshold: float = 0.5,
                                                                            strict=True)},
                               round(bias, 4), threshold)
 
-
-def content_words(text: str) -> set[str]:
-    """Stemmed words without English stopwords: what "covers the question" compares."""
-    from search.lexical import content_terms
-
-    return set(content_terms(text))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from search.errors import ConfigError
+from search.query import MAX_QUERY_CHARS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -102,8 +103,8 @@ WINDOW_CHARS = 300
 
 def _windows(text: str) -> list[str]:
     """``text`` in windows of whole sentences, each at most about WINDOW_CHARS long; a
-    question of up to 1,000 characters (what retrieval reads, search.query) stays whole."""
-    if len(text) <= 1_000:
+    question retrieval reads whole (MAX_QUERY_CHARS, search.query) stays whole."""
+    if len(text) <= MAX_QUERY_CHARS:
         return [text]
     windows, current = [], ""
     for sentence in re.split(r"(?<=[.?!])\s+", text):
