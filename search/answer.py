@@ -128,6 +128,7 @@ class Answerer:
         self._sentence_vectors: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._rows: dict[tuple[str, tuple[str, ...]], list[int]] | None = None
+        self._terms: dict[str, frozenset[str]] = {}
 
     def ask(self, question: str, *, mode: str | None = None,
             filters: Filters | None = None) -> Answer:
@@ -160,7 +161,10 @@ class Answerer:
                                      or approved.doc_id in query.treatments):
             return self._approved_answer(base, approved)
         intent = self.rules.intents.get(query.intent or "")
-        if intent is not None and intent.service and not query.treatments and not (
+        # A caller in crisis asking whom to ring gets the crisis page's numbers, however
+        # much else the message says.
+        if intent is not None and intent.service and (
+                query.about_the_service or (safety.crisis and not query.treatments)) and not (
                 filters and filters.doc_ids):
             return self._service_answer(base, query, vector, filters, safety, agree)
         return self._page_answer(base, query, vector, agree)
@@ -267,6 +271,8 @@ class Answerer:
             answer_type=0.5 if query.answer_type is None else float(
                 any(c.carries_type for c in chosen)),
             words=len(words & body) / len(words) if words else 0.0,
+            asked=(sum(t in self._page_terms(document) for t in query.asked_terms)
+                   / len(query.asked_terms)) if query.asked_terms else 1.0,
             agree=float(agree),
             named=named)
 
@@ -311,10 +317,24 @@ class Answerer:
         chosen = self._with_list(shared, [shared], document)
         pages = len(pages_of[self._fact(shared, answer_type)])
         notice = (f"{pages} of our pages give this." if pages > 1 else "")
-        stated = answer_type is not None and any(c.carries_type for c in chosen)
+        # Stated, but maybe of something else: "is the hospital chapel open on sundays?"
+        # is not answered by the referral line's hours when no page names a chapel.
+        lexical = self.searcher.snapshot.lexical
+        stated = (answer_type is not None and any(c.carries_type for c in chosen)
+                  and all(lexical.has_term(t) for t in query.asked_terms))
         return self._decide(base, query, chosen, agree, notice, stated)
 
     # --- sentences ----------------------------------------------------------------------
+
+    def _page_terms(self, document: Document) -> frozenset[str]:
+        """The stemmed content words of a page and its title, worked out once per page."""
+        terms = self._terms.get(document.doc_id)
+        if terms is None:
+            from search.lexical import content_terms
+
+            terms = frozenset(content_terms(f"{document.title}\n{document.text}"))
+            self._terms[document.doc_id] = terms
+        return terms
 
     def _document(self, doc_id: str) -> Document:
         return self.searcher.snapshot.documents[doc_id].document

@@ -39,6 +39,10 @@ class Evidence:
     answer_type: float
     #: Share of the question's content words (stemmed) found in the quoted section.
     words: float
+    #: Share of what is asked (``Query.asked_terms``) found anywhere on the page: low when
+    #: the question asks about something the page never mentions (naloxone, a BSL
+    #: interpreter), however close the rest of it is.
+    asked: float
     #: 1 the dense and lexical rankers put the same document first, else 0.
     agree: float
     #: 1 the question names the page's treatment, 0 names none, -1 names another.

@@ -204,6 +204,10 @@ class LexicalIndex:
         """Whether ``word`` (stemmed as indexed) occurs in some row."""
         return _stemmer().stemWord(word.lower()) in self._ids
 
+    def has_term(self, term: str) -> bool:
+        """Whether ``term``, already stemmed (``content_terms``), occurs in some row."""
+        return term in self._ids
+
     def search(
         self, query: str, depth: int, mask: np.ndarray | None = None
     ) -> list[tuple[int, float]]:

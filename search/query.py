@@ -34,6 +34,10 @@ ENGLISH = "en"
 #: Pidgin): staff shorthand is mostly our own words, misspelt.
 KNOWN_SHARE = 0.35
 LANGUAGE_SURE = 0.5
+#: Words a question may carry besides the service's own (booking, lines, hours) and still
+#: be about the service as a whole: "main line open sun?" has one, "central referals line
+#: no. + is it open sat?" two; a caller describing a situation has a dozen or more.
+SERVICE_TOPIC_WORDS = 4
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,13 @@ class QuestionRules:
     english_words: frozenset[str]
     #: Titles of the pages a caller in crisis is pointed to for a number to ring.
     crisis_titles: tuple[re.Pattern[str], ...] = ()
+    #: Words that ask without saying about what ("how", "wat", "etc").
+    fillers: frozenset[str] = frozenset()
+
+    @functools.cached_property
+    def asking_patterns(self) -> tuple[re.Pattern[str], ...]:
+        rules: list[Intent | AnswerType] = [*self.intents.values(), *self.answer_types.values()]
+        return tuple(p for rule in rules for p in rule.asks)
 
     def crisis_page(self, title: str) -> bool:
         return any(p.search(title) for p in self.crisis_titles)
@@ -97,15 +108,29 @@ class Query:
     answer_type: str | None
     #: ``text`` is the question-bearing part of a longer message.
     excerpted: bool = False
+    #: Content words besides those of the intents and answer types: what the question
+    #: describes ("my husband keeps checking the locks...") beyond what it asks for.
+    topic_words: int = 0
+    #: The stemmed content words of what is asked (its asking sentences), besides those
+    #: of the intents and answer types: "Does your addiction service give families
+    #: naloxone kits?" → famili, naloxon, kit... A page without them does not answer it.
+    asked_terms: tuple[str, ...] = ()
 
     @property
     def english(self) -> bool:
         return self.language == ENGLISH
 
+    @property
+    def about_the_service(self) -> bool:
+        """Names no treatment and describes nothing but what it asks of the service
+        ("number to book?", "r u open sat?")."""
+        return not self.treatments and self.topic_words <= SERVICE_TOPIC_WORDS
+
     def as_dict(self) -> dict[str, Any]:
         return {"text": self.text, "language": self.language,
                 "treatments": sorted(self.treatments), "intent": self.intent,
                 "answer_type": self.answer_type, "excerpted": self.excerpted,
+                "topic_words": self.topic_words, "asked_terms": list(self.asked_terms),
                 "expansion": list(self.expansion.added)}
 
 
@@ -129,16 +154,32 @@ class Analyser:
         if subject and not self.named(expansion):
             text = f"{text} ({subject})"
             expansion = self.vocabulary.expand(text)
-        analysed = _plain(expansion.text)
+        # What is asked is read from the asking sentences: in "...the washing up piles up.
+        # I just lie on the sofa waiting... how is that meant to get better?" the
+        # "waiting" of the story does not make it a question about waiting lists.
+        asking = _plain(self.vocabulary.expand(asking_part(text)).text)
         answer_type = next((t.name for t in self.rules.answer_types.values()
-                            if any(p.search(analysed) for p in t.asks)), None)
+                            if any(p.search(asking) for p in t.asks)), None)
         intent = next((i.name for i in self.rules.intents.values()
-                       if any(p.search(analysed) for p in i.asks)), None)
+                       if any(p.search(asking) for p in i.asks)), None)
         implied = self.rules.answer_types[answer_type].intent if answer_type else None
         if implied is not None:
             intent = implied
         return Query(asked, text, self.language_of(asked), expansion,
-                     self.named(expansion), intent, answer_type, excerpted)
+                     self.named(expansion), intent, answer_type, excerpted,
+                     len(self.topic_terms(expansion.text)),
+                     tuple(dict.fromkeys(self.topic_terms(asking))))
+
+    def topic_terms(self, text: str) -> list[str]:
+        """The stemmed content words of ``text`` outside the intents' and answer types'
+        own ("cbt waitng time?" → cbt, time)."""
+        from search.lexical import content_terms
+
+        rest = _plain(text)
+        for pattern in self.rules.asking_patterns:
+            rest = pattern.sub(" ", rest)
+        words = re.findall(r"[^\W_]+", rest)
+        return content_terms(" ".join(w for w in words if w not in self.rules.fillers))
 
     def named(self, expansion: Expansion) -> frozenset[str]:
         """Documents whose title or acronym the question (or its expansion) names."""
@@ -231,6 +272,21 @@ _QUESTION_START = re.compile(
     r"should|shall|may|any|has|have)\b", re.IGNORECASE)
 
 
+#: Words from which a message may be a story and a question; a shorter one is all
+#: question ("central referals line no. + is it open sat?" asks for both).
+STORY_WORDS = 20
+
+
+def asking_part(text: str) -> str:
+    """The sentences of a message that ask something (end in "?" or open with a question
+    word); all of it when it is short, has one sentence, or none asks."""
+    sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
+    if len(sentences) < 2 or len(text.split()) < STORY_WORDS:
+        return text
+    asking = [s for s in sentences if s.rstrip().endswith("?") or _QUESTION_START.match(s)]
+    return " ".join(asking) if asking else text
+
+
 def question_part(message: str, budget: int = MAX_QUERY_CHARS) -> tuple[str, bool]:
     """The part of a long message that asks something, within ``budget`` characters:
     its questions, latest first kept when they do not all fit; failing any, its end.
@@ -278,7 +334,8 @@ def load_question_rules(path: Path = DEFAULT_QUESTION_RULES) -> QuestionRules:
             intents, types, _patterns(furniture.get("headings", ()), f"{path}: boilerplate"),
             _patterns(furniture.get("sentences", ()), f"{path}: boilerplate"),
             frozenset(w.lower() for w in raw.get("english", {}).get("words", ())),
-            _patterns(raw.get("service", {}).get("crisis_titles", ()), f"{path}: service"))
+            _patterns(raw.get("service", {}).get("crisis_titles", ()), f"{path}: service"),
+            frozenset(w.lower() for w in raw.get("asking", {}).get("fillers", ())))
     except (OSError, AttributeError, TypeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"The question rules file '{path}' cannot be used: {error}. Fix it "
                           "(it is TOML; see the comments at its top)") from error

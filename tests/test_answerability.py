@@ -76,6 +76,20 @@ def test_a_service_question_gets_the_number_most_pages_give(answerer: Answerer) 
         assert "Saturday 9am–1pm" in answer.answer
 
 
+def test_a_service_question_about_what_no_page_names_is_refused(answerer: Answerer) -> None:
+    # "open on sundays" asks for opening hours, but of a chapel none of our pages mentions
+    answer = answerer.ask("is there a hospital chapel open on sundays")
+    assert not answer.answered and "Saturday 9am" not in answer.answer
+
+
+def test_a_worried_description_is_answered_from_a_page_not_the_service_line(
+        answerer: Answerer) -> None:
+    answer = answerer.ask(
+        "My 19 year old self-harms and her emotions go from 0 to 100. She's been offered a "
+        "programme with a weekly one to one plus a skills class. How much time a week is that?")
+    assert "referral line" not in answer.notice and "of our pages give this" not in answer.notice
+
+
 def test_a_caller_in_crisis_is_given_the_crisis_teams_number(answerer: Answerer) -> None:
     answer = answerer.ask("who do we ring right now? I think my son is going to kill himself")
     assert answer.safety.crisis

@@ -44,9 +44,6 @@ def questions(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: a service question with an opening-hours "
-                   "word ('is there a hospital chapel open on sundays') is answered with the "
-                   "referral line's hours (closing note, issue 13)")
 def test_eval_reports_every_measure_for_each_mode(index: Path, questions: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["eval", str(questions), "--index", str(index), "--mode", "all", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)

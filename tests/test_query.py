@@ -54,6 +54,34 @@ def test_intent_and_answer_type_follow_the_page_template(analyser: Analyser, que
     assert (query.intent, query.answer_type) == (intent, answer_type)
 
 
+def test_what_is_asked_is_read_from_the_asking_sentences(analyser: Analyser) -> None:
+    # "waiting" in the story is not a question about waiting lists
+    query = analyser.analyse(
+        "since I got depressed I've stopped going to football and don't see my mates. I just "
+        "lie on the sofa waiting to feel like doing something and it never comes. how is that "
+        "ever meant to get better if I've got zero motivation?")
+    assert query.intent != "referral" and not query.about_the_service
+    assert "motiv" in query.asked_terms and "footbal" not in query.asked_terms
+    # a short message is all question, whatever its full stops
+    assert analyser.analyse("central referals line no. + is it open sat?").answer_type == "phone"
+
+
+@pytest.mark.parametrize(("question", "service"), [
+    ("number to book?", True), ("r u open sat?", True), ("main line open sun?", True),
+    ("cbt waitng time?", False),  # names a treatment
+    ("my husband keeps checking the locks and the oven for an hour every night. he says he "
+     "cannot relax until it's done. who do we call to get him help?", False),  # describes
+])
+def test_a_question_is_about_the_service_when_it_names_and_describes_nothing(
+        analyser: Analyser, question: str, service: bool) -> None:
+    assert analyser.analyse(question).about_the_service is service
+
+
+def test_fillers_say_nothing_of_what_is_asked(analyser: Analyser) -> None:
+    asked = analyser.analyse("wat r the 6 processes of act etc").asked_terms
+    assert "process" in asked and not {"wat", "r", "etc"} & set(asked)
+
+
 def test_a_description_of_a_person_is_not_a_question_about_age(analyser: Analyser) -> None:
     query = analyser.analyse("I'm a 41 year old woman and I copy how other people act")
     assert query.answer_type != "age"

@@ -21,6 +21,12 @@ DIRECT = [
     ("my partner hits me when he drinks", "abuse"),
     ("I don't want to be here any more", "suicide"),
     ("I feel suicidal tonight", "suicide"),
+    ("ngl i want to unalive myself", "suicide"),
+    ("my flatmate doesn't want to live any more and has locked her door", "suicide"),
+    ("sorry for everything. tell my brother i loved him", "suicide"),
+    ("I've been putting my affairs in order this week", "suicide"),
+    ("relapsed, cutting now", "self_harm"),
+    ("I self harmed last night and it might need stitches", "self_harm"),
 ]
 LOOKALIKES = [
     "this waiting list is killing me",
@@ -30,6 +36,8 @@ LOOKALIKES = [
     "how long does CBT take",
     "killing time before my appointment, is there a cafe",
     "my phone died while I was on hold",
+    "I used to burn myself as a teenager, can DBT help with the scars on how I feel?",
+    "I've made my peace with my dad's diagnosis, now how do I support him?",
 ]
 
 
