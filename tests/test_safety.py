@@ -70,9 +70,7 @@ def test_topic_words_alone_do_not_alarm(check) -> None:  # type: ignore[no-untyp
 @pytest.mark.model
 @pytest.mark.parametrize("text", [
     "won't be a problem for anyone for much longer",
-    pytest.param("gave my dog to my sister and wrote everyone a letter, it's all sorted now",
-                 marks=pytest.mark.xfail(reason="missed at the probe's 2% false-alarm point "
-                                         "(README, Crisis check)", strict=True)),
+    "gave my dog to my sister and wrote everyone a letter, it's all sorted now",
     pytest.param("what's the quickest way to get to the top floor of the multi storey",
                  marks=pytest.mark.xfail(reason="missed at the probe's 2% false-alarm point "
                                          "(README, Crisis check)", strict=True)),
