@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 INDEX ?= index
 CORPUS ?= corpus
 PORT ?= 8501
-# e.g. INGEST_FLAGS=--embed-sentences: every answer without embedding (README, Ingest)
+# e.g. INGEST_FLAGS=--no-embed-sentences: sentences embedded at ask time instead (README, Ingest)
 INGEST_FLAGS ?=
 # This machine keeps the CPU build of torch on disk; elsewhere pip uses PyPI as usual.
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
@@ -53,8 +53,8 @@ bench: ingest
 	$(BIN)/python bench/ask_profile.py --index $(BENCH_WORK)/index \
 		--questions $(BENCH_WORK)/medquad/questions.jsonl --paraphrases eval/medquad_reworded.jsonl \
 		--batch-sizes 4 8 16 --int8-quotes
-	$(BIN)/python bench/ingest.py --quick --embed-sentences --keep $(BENCH_WORK)-sentences
-	$(BIN)/python bench/queries.py --index $(BENCH_WORK)-sentences/index --results queries-sentences \
+	$(BIN)/python bench/ingest.py --quick --no-sentences --keep $(BENCH_WORK)-chunks-only
+	$(BIN)/python bench/queries.py --index $(BENCH_WORK)-chunks-only/index --results queries-chunks-only \
 		--questions $(BENCH_WORK)/medquad/questions.jsonl --paraphrases eval/medquad_reworded.jsonl
 	$(BIN)/python bench/cold_start.py --index $(INDEX) --repeat 3
 	$(BIN)/python bench/embedding.py --chunks $(BENCH_WORK)/index

@@ -67,7 +67,8 @@ def main() -> None:
                 continue
             flagged = answerer.crisis.check(row["text"], searcher.embedder).crisis
             if row["crisis"]:
-                recall[f"{path.stem} {row.get('lang') or row.get('language', 'en')}"].append(flagged)
+                language = row.get("lang") or row.get("language", "en")
+                recall[f"{path.stem} {language}"].append(flagged)
                 recall[path.stem].append(flagged)
             else:
                 alarms.append(flagged)

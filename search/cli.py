@@ -28,10 +28,12 @@ def ingest_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME_OR_PATH",
                         help=f"sentence-transformers model (default: bundled {DEFAULT_MODEL})")
     _backend_argument(parser)
-    parser.add_argument("--embed-sentences", action="store_true",
-                        help="also embed every quotable sentence now, so that no answer has "
-                        "to (new questions answered in ~15 ms instead of ~80-220 ms, for "
-                        "about twice the embedding work; switching rebuilds the index)")
+    parser.add_argument("--embed-sentences", action=argparse.BooleanOptionalAction,
+                        default=Settings().embed_sentences_at_ingest,
+                        help="keep a vector for every quotable sentence, so that no answer "
+                        "embeds at ask time (with ONNX, pooled from each chunk's own pass at "
+                        "little extra cost); --no-embed-sentences embeds them when first "
+                        "needed instead; switching rebuilds the index (default: on)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
 
@@ -64,8 +66,10 @@ def _print_report(report: Any) -> None:
     for failure in report.failed:
         kept = " (the previous version is still served)" if failure.kept_previous else ""
         print(f"    {failure.source}: {failure.reason}: {failure.message}{kept}")
-    embedded = f" ({report.sentences_embedded} embedded this run)" \
-        if report.sentences_embedded else ""
+    done = [f"{n} {how}" for n, how in ((report.sentences_pooled, "pooled from their chunks"),
+                                        (report.sentences_embedded, "embedded on their own"))
+            if n]
+    embedded = f" ({', '.join(done)} this run)" if done else ""
     print(f"  chunks {report.chunks} ({report.chunks_embedded} embedded this run), "
           f"quotable sentences {report.sentences}{embedded}")
 

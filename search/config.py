@@ -212,11 +212,13 @@ class Settings:
     #: 47,000-77,000 vectors; IVF-Flat at nprobe 64 keeps recall@10 at 0.995 for 3.7 ms
     #: p95 at a million, where exact takes 187 ms. README "Benchmarks".
     approximate_from: int = DEFAULT_APPROXIMATE_FROM
-    #: Embed every quotable sentence at ingest too, instead of when an answer first needs
-    #: it. A question nobody asked before is then answered in about 15 ms instead of
-    #: 80-220 ms, but the ingest embeds about twice as much text and the index keeps 1.5 KB
-    #: per sentence (README "Benchmarks"). Changing it rebuilds the index.
-    embed_sentences_at_ingest: bool = False
+    #: Keep a vector for every quotable sentence in the index, so that no answer embeds
+    #: text at ask time. With the ONNX backend each sentence's vector is pooled from the
+    #: token states of its chunk's own forward pass, at almost no extra ingest cost (the
+    #: torch backend embeds the sentences separately, about twice the work); the index
+    #: keeps 1.5 KB per sentence. Off: sentences are embedded when an answer first needs
+    #: them (README "Benchmarks"). Changing it rebuilds the index.
+    embed_sentences_at_ingest: bool = True
     #: Texts per forward pass (length-sorted batches). bench/embedding.py on 2 cores:
     #: 8 embeds 23 MedQuAD chunks/s, 16 embeds 22, 32 embeds 19 (same vectors).
     batch_size: int = DEFAULT_BATCH_SIZE

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from search.config import DEFAULT_BATCH_SIZE, DEFAULT_MODEL
 from search.errors import ModelNotAvailableError
@@ -37,6 +37,37 @@ class Embedder(Protocol):
     ) -> np.ndarray: ...
 
     def embed_query(self, text: str) -> np.ndarray: ...
+
+
+@runtime_checkable
+class SpanEmbedder(Embedder, Protocol):
+    """An embedder that also gives, from the same forward pass, a vector for character
+    spans of each text: the mean of the token states each span covers. Ingest uses it for
+    the quotable sentences of a chunk, so that they cost no second pass over the model."""
+
+    def embed_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]: ...
+
+
+def pool_spans(hidden: np.ndarray, offsets: Sequence[tuple[int, int]],
+               spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Unit vectors of the mean token state over each character span (a token counts when
+    it overlaps the span); a row of NaN where no token does (the text was cut at the
+    model's window before it)."""
+    import numpy as np
+
+    starts = np.array([a for a, _ in offsets])
+    ends = np.array([b for _, b in offsets])
+    real = ends > starts  # special tokens have empty offsets
+    pooled = np.full((len(spans), hidden.shape[-1]), np.nan, dtype=np.float32)
+    for row, (low, high) in enumerate(spans):
+        taken = real & (starts < high) & (ends > low)
+        if taken.any():
+            vector = hidden[:len(offsets)][taken].mean(axis=0)
+            pooled[row] = vector / max(float(np.linalg.norm(vector)), 1e-12)
+    return pooled
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,13 @@ from search import index as store
 from search.chunking import TokenCounter, chunk_document, quotable_sentences
 from search.config import Settings
 from search.documents import file_fingerprint
-from search.embedding import Embedder, load_embedder, load_token_counter, resolve_model
+from search.embedding import (
+    Embedder,
+    SpanEmbedder,
+    load_embedder,
+    load_token_counter,
+    resolve_model,
+)
 from search.errors import IndexCorruptError, IndexError_, LoadError
 from search.failpoints import pause_point
 from search.loaders import SUFFIX_FORMATS, load_document, read_file
@@ -53,7 +59,9 @@ class IngestReport:
     chunks: int = 0
     sentences: int = 0
     chunks_embedded: int = 0
+    #: Sentences embedded on their own, and pooled from their chunk's forward pass.
     sentences_embedded: int = 0
+    sentences_pooled: int = 0
     published: bool = False
     generation: str = ""
     #: Why nothing could be published, when ``published`` is False and it should have been.
@@ -331,10 +339,12 @@ class _Plan:
 
     def embed(self, embedder: Embedder | None) -> tuple[np.ndarray, np.ndarray | None]:
         """Vectors for the new documents' chunks, and for their quotable sentences when
-        the settings ask for them at ingest (by default they are embedded when an answer
-        needs them: at ingest they double the embedding work, as MedQuAD has 5.5 to 6.5
-        sentences per chunk). A changed document keeps the vector of every chunk and sentence whose
-        text it still has, so only new text is embedded."""
+        the settings ask for them at ingest (the default). A sentence's vector is pooled
+        from the token states of the chunk that holds it, in the chunk's own forward pass
+        (``SpanEmbedder``), so it costs no second pass; a sentence no chunk holds whole,
+        or an embedder that cannot pool, embeds it on its own. A changed document keeps
+        the vector of every chunk and sentence whose text it still has, so only new text
+        is embedded."""
         import numpy as np
 
         reusable: dict[str, np.ndarray] = {}
@@ -354,13 +364,14 @@ class _Plan:
         if sentence_texts and self.previous is not None:
             for doc_id in self.report.updated:
                 known.update(zip(*self.previous.sentences_and_vectors(doc_id), strict=True))
-        sentences = list(dict.fromkeys(t for t in sentence_texts if t not in known))
-        fresh = None
-        if texts or sentences or not self.dimension:
+        if texts or any(t not in known for t in sentence_texts) or not self.dimension:
             embedder = embedder or self._load_embedder()
             self.max_seq_tokens = embedder.max_seq_tokens
             self.dimension = embedder.dimension
-            done, total = 0, len(texts) + len(sentences)
+            pools = isinstance(embedder, SpanEmbedder) and bool(
+                getattr(embedder, "pools_spans", True))
+            spans = self._sentence_spans(texts) if wanted and pools else {}
+            done, total = 0, len(texts)
 
             def advance(count: int) -> None:
                 nonlocal done
@@ -369,12 +380,30 @@ class _Plan:
                     self.progress("embed", done, total)
                 pause_point("embed")
 
-            # One call: its length-sorted batches then mix chunks and sentences freely.
-            fresh = embedder.embed_documents([*texts.values(), *sentences], advance)
-            reusable.update(zip(texts, fresh[:len(texts)], strict=True))
-            known.update(zip(sentences, fresh[len(texts):], strict=True))
+            hashes = list(texts)
+            pooled_count = 0
+            if spans:
+                assert isinstance(embedder, SpanEmbedder)
+                fresh, pooled = embedder.embed_with_spans(
+                    list(texts.values()), [[span for _, span in spans.get(h, ())]
+                                           for h in hashes], advance)
+                for h, vectors in zip(hashes, pooled, strict=True):
+                    for (text, _), vector in zip(spans.get(h, ()), vectors, strict=True):
+                        if np.isfinite(vector).all():  # else cut off: embedded on its own
+                            known[text] = vector  # in its chunk as it is now
+                            pooled_count += 1
+                        else:
+                            known.pop(text, None)
+            else:
+                fresh = embedder.embed_documents(list(texts.values()), advance)
+            reusable.update(zip(hashes, fresh, strict=True))
+            rest = list(dict.fromkeys(t for t in sentence_texts if t not in known))
+            if rest:  # embedded on their own: no chunk held them whole, or no pooling
+                total += len(rest)
+                known.update(zip(rest, embedder.embed_documents(rest, advance), strict=True))
             self.report.chunks_embedded = len(texts)
-            self.report.sentences_embedded = len(sentences)
+            self.report.sentences_embedded = len(rest)
+            self.report.sentences_pooled = pooled_count
         sentence_vectors = None
         if wanted:
             sentence_vectors = np.zeros((len(sentence_texts), self.dimension), dtype=np.float32)
@@ -384,6 +413,30 @@ class _Plan:
             return np.zeros((0, self.dimension), dtype=np.float32), sentence_vectors
         chunk_vectors = np.vstack([reusable[c.content_hash] for c in new_chunks])
         return chunk_vectors.astype(np.float32), sentence_vectors
+
+    def _sentence_spans(self, texts: dict[str, str]
+                        ) -> dict[str, list[tuple[str, tuple[int, int]]]]:
+        """For each chunk text to embed (by content hash): the sentences it holds whole,
+        as (sentence embedding text, character span in the chunk's embedding text). Each
+        sentence is pooled from the first chunk holding it; one in a chunk that is kept
+        as it was keeps its vector, whose context has not changed."""
+        spans: dict[str, list[tuple[str, tuple[int, int]]]] = {}
+        placed: set[str] = set()
+        for document in self.new:
+            text = document.stored.document.text
+            for sentence in document.sentences:
+                key = sentence.embedding_text(text)
+                if key in placed:
+                    continue
+                chunk = next((c for c in document.chunks
+                              if c.start <= sentence.start and sentence.end <= c.end), None)
+                if chunk is None or chunk.content_hash not in texts:
+                    continue  # held by no chunk whole, or by one kept as it was
+                offset = len(chunk.breadcrumb) + 1 - chunk.start  # "breadcrumb\ntext"
+                spans.setdefault(chunk.content_hash, []).append(
+                    (key, (sentence.start + offset, sentence.end + offset)))
+                placed.add(key)
+        return spans
 
     def _load_embedder(self) -> Embedder:
         from search.embedding import set_threads

@@ -174,22 +174,42 @@ class OnnxEmbedder:
     def embed_documents(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
+        return self.embed_with_spans(texts, [()] * len(texts), progress)[0]
+
+    def embed_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each text's vector, and for each of its character ``spans`` the mean of the
+        token states it covers (``search.embedding.pool_spans``), from the same pass."""
         import numpy as np
 
+        from search.embedding import pool_spans
+
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        pooled: list[np.ndarray] = [np.zeros((0, self.dimension), np.float32)] * len(texts)
         # Longest first, so each batch pads to texts of about its own length.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         for start in range(0, len(order), self.batch_size):
             rows = order[start:start + self.batch_size]
-            vectors[rows] = self._encode([texts[i] for i in rows])
+            hidden, encodings, vectors[rows] = self._forward([texts[i] for i in rows])
+            for at, row in enumerate(rows):
+                if spans[row]:
+                    pooled[row] = pool_spans(hidden[at], encodings[at].offsets, spans[row])
             if progress is not None:
                 progress(len(rows))
-        return vectors
+        return vectors, pooled
+
+    @property
+    def pools_spans(self) -> bool:
+        """Span vectors compare with query vectors only for a mean-pooled, normalised model."""
+        return self._pooling == "mean" and self._normalize
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._encode([text])[0]
+        return self._forward([text])[2][0]
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _forward(self, texts: list[str]) -> tuple[np.ndarray, list[Any], np.ndarray]:
+        """(token states, encodings, pooled text vectors) of one batch."""
         import numpy as np
 
         encodings = self._tokenizer.encode_batch(texts)
@@ -208,4 +228,4 @@ class OnnxEmbedder:
             pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         if self._normalize:
             pooled = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return np.ascontiguousarray(pooled, dtype=np.float32)
+        return hidden, encodings, np.ascontiguousarray(pooled, dtype=np.float32)
