@@ -35,7 +35,7 @@ def build_document(
         # The page's own top heading beats metadata titles like "X | Site name".
         title = _without_controls(blocks[0].text).strip()
         blocks = blocks[1:]
-    title = (title or "").strip() or fallback_title
+    title = _without_controls(title or "").strip() or fallback_title
     text, spans = _lay_out(blocks)
     sections = _sections(blocks, spans, title)
     page_starts = _page_starts(blocks, [start for start, _ in spans])
@@ -65,11 +65,20 @@ def _lay_out(blocks: list[Block]) -> tuple[str, list[tuple[int, int]]]:
     return "".join(parts), spans
 
 
-_CONTROLS = {code: None for code in range(32) if chr(code) not in "\n\t"} | {127: None}
+#: Characters that carry no text: C0 and C1 controls (form feeds, backspaces, NULs from bad
+#: exports); zero-width and bidirectional format characters, which can make a phone number
+#: display reversed ("U+202E 0800 123 456") or a word not match itself; the BOM and soft
+#: hyphen; and lone surrogates, which a broken PDF text map yields and no text can hold.
+_FORMAT = (0x00AD, 0x061C, 0x180E, *range(0x200B, 0x2010), *range(0x202A, 0x202F),
+           *range(0x2060, 0x2065), *range(0x2066, 0x2070), 0xFEFF, *range(0xFFF9, 0xFFFC))
+_CONTROLS = ({code: None for code in range(32) if chr(code) not in "\n\t"}
+             | {code: None for code in range(0x7F, 0xA0)}
+             | dict.fromkeys(_FORMAT) | dict.fromkeys(range(0xD800, 0xE000)))
 
 
 def _without_controls(text: str) -> str:
-    """Control characters (form feeds, backspaces, NULs from bad exports) carry no text."""
+    """``text`` without the characters that carry no text (``_CONTROLS``), so that none
+    reaches a chunk, a quote or the copy box, and every span matches the served text."""
     return text.translate(_CONTROLS)
 
 

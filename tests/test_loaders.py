@@ -38,6 +38,28 @@ def test_markdown_keeps_heading_levels_lists_and_ignores_code_fences() -> None:
     assert "# this line is inside a code block" in body  # kept as text, not a heading
 
 
+def test_bidi_and_zero_width_characters_never_reach_the_text(tmp_path: Path) -> None:
+    # U+202E would show the number reversed in a browser; a caller could be given it so.
+    page = tmp_path / "crisis.md"
+    page.write_text("# Crisis line\n\n## How do I contact it?\n\nCall the crisis line on "
+                    "\u202e0800 123 456\u202c, any time.\u200b Text\u2066 SHOUT\u2069 to 85258.\n",
+                    encoding="utf-8")
+    document = load(page)
+    assert "Call the crisis line on 0800 123 456, any time. Text SHOUT to 85258." in document.text
+    assert not any(ch in document.text for ch in "\u202e\u202c\u200b\u2066\u2069")
+    assert document.title == "Crisis line"
+
+
+def test_a_lone_surrogate_is_dropped_not_fatal(tmp_path: Path) -> None:
+    from search.structure import Block, build_document
+
+    document = build_document([Block("paragraph", "Waiting time \ud800is six weeks.")],
+                              doc_id="x", source="x", format="pdf", fingerprint="f",
+                              fallback_title="X")
+    assert document.text == "Waiting time is six weeks."
+    document.text.encode("utf-8")  # no lone surrogate left to fail on
+
+
 def test_section_spans_hold_their_own_text_only() -> None:
     document = load(GOOD / "sleep-therapy.md")
     referral = document.sections[-1]
