@@ -19,6 +19,7 @@ from search.coverage import (
 )
 from search.errors import ConfigError
 from search.index import StoredDocument
+from search.spreadsheet import frame_csv
 
 COLOURS: dict[Band, str] = {
     "good": "#b7e4c7", "fair": "#fff3bf", "weak": "#ffd8a8", "missing": "#ffc9c9",
@@ -124,7 +125,7 @@ def _show_matrix(matrix: CoverageMatrix, documents: dict[str, StoredDocument],
     wide.insert(0, "source", list(matrix.doc_ids))
     wide["not covered"] = ["; ".join(label for label in matrix.labels
                                      if bands.loc[row, label] == "missing") for row in rows]
-    st.download_button("Download the matrix (CSV)", wide.to_csv(index_label="document"),
+    st.download_button("Download the matrix (CSV)", frame_csv(wide.reset_index(names="document")),
                        file_name="coverage-matrix.csv", mime="text/csv",
                        icon=":material/download:")
 
@@ -168,7 +169,7 @@ def _show_gaps() -> None:
                "the same words, most frequent first. Phone numbers, e-mail addresses and NHS "
                "numbers were masked before storing.")
     st.dataframe(table, hide_index=True)
-    st.download_button("Download the gap list (CSV)", table.to_csv(index=False),
+    st.download_button("Download the gap list (CSV)", frame_csv(table),
                        file_name="coverage-gaps.csv", mime="text/csv",
                        icon=":material/download:")
 

@@ -332,9 +332,8 @@ def _calibrate(answerer: Any, args: argparse.Namespace) -> int:
 
 
 def _coverage(answerer: Any, settings: Settings, args: argparse.Namespace) -> int:
-    import csv
-
     from search.coverage import coverage_matrix
+    from search.spreadsheet import csv_text
 
     documents = answerer.searcher.snapshot.documents
     doc_ids = sorted(documents, key=lambda d: documents[d].document.title.lower())
@@ -343,12 +342,11 @@ def _coverage(answerer: Any, settings: Settings, args: argparse.Namespace) -> in
     if args.json:
         print(json.dumps(record, indent=1, ensure_ascii=False))
     elif args.csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["doc_id", "source", "title", *record["columns"]])
-        for row in record["rows"]:
-            writer.writerow([row["doc_id"], row["source"], row["title"],
-                             *("covered" if row["cells"][c]["covered"] else "not covered"
-                               for c in record["columns"])])
+        sys.stdout.write(csv_text([
+            ["doc_id", "source", "title", *record["columns"]],
+            *([row["doc_id"], row["source"], row["title"],
+               *("covered" if row["cells"][c]["covered"] else "not covered"
+                 for c in record["columns"])] for row in record["rows"])]))
     else:
         for row in record["rows"]:
             missing = [c for c in record["columns"] if not row["cells"][c]["covered"]]
