@@ -80,9 +80,11 @@ class QuestionRules:
     fillers: frozenset[str] = frozenset()
 
     @functools.cached_property
-    def asking_patterns(self) -> tuple[re.Pattern[str], ...]:
+    def asking_words(self) -> re.Pattern[str]:
+        """Every intent's and answer type's ``asks`` in one pattern (one pass, not sixty)."""
         rules: list[Intent | AnswerType] = [*self.intents.values(), *self.answer_types.values()]
-        return tuple(p for rule in rules for p in rule.asks)
+        return re.compile("|".join(f"(?:{p.pattern})" for rule in rules for p in rule.asks)
+                          or r"(?!)", re.IGNORECASE)
 
     def crisis_page(self, title: str) -> bool:
         return any(p.search(title) for p in self.crisis_titles)
@@ -157,7 +159,7 @@ class Analyser:
         # What is asked is read from the asking sentences: in "...the washing up piles up.
         # I just lie on the sofa waiting... how is that meant to get better?" the
         # "waiting" of the story does not make it a question about waiting lists.
-        asking = _plain(self.vocabulary.expand(asking_part(text)).text)
+        asking = _plain(asking_part(expansion.text))
         answer_type = next((t.name for t in self.rules.answer_types.values()
                             if any(p.search(asking) for p in t.asks)), None)
         intent = next((i.name for i in self.rules.intents.values()
@@ -165,19 +167,18 @@ class Analyser:
         implied = self.rules.answer_types[answer_type].intent if answer_type else None
         if implied is not None:
             intent = implied
+        topic = self.topic_terms(expansion.text)
+        asked_terms = topic if asking == _plain(expansion.text) else self.topic_terms(asking)
         return Query(asked, text, self.language_of(asked), expansion,
-                     self.named(expansion), intent, answer_type, excerpted,
-                     len(self.topic_terms(expansion.text)),
-                     tuple(dict.fromkeys(self.topic_terms(asking))))
+                     self.named(expansion), intent, answer_type, excerpted, len(topic),
+                     tuple(dict.fromkeys(asked_terms)))
 
     def topic_terms(self, text: str) -> list[str]:
         """The stemmed content words of ``text`` outside the intents' and answer types'
         own ("cbt waitng time?" → cbt, time)."""
         from search.lexical import content_terms
 
-        rest = _plain(text)
-        for pattern in self.rules.asking_patterns:
-            rest = pattern.sub(" ", rest)
+        rest = self.rules.asking_words.sub(" ", _plain(text))
         words = re.findall(r"[^\W_]+", rest)
         return content_terms(" ".join(w for w in words if w not in self.rules.fillers))
 
