@@ -213,10 +213,9 @@ class Settings:
     #: p95 at a million, where exact takes 187 ms. README "Benchmarks".
     approximate_from: int = DEFAULT_APPROXIMATE_FROM
     #: Keep a vector for every quotable sentence in the index, so that no answer embeds
-    #: text at ask time. With the ONNX backend each sentence's vector is pooled from the
-    #: token states of its chunk's own forward pass, at almost no extra ingest cost (the
-    #: torch backend embeds the sentences separately, about twice the work); the index
-    #: keeps 1.5 KB per sentence. Off: sentences are embedded when an answer first needs
+    #: text at ask time. Each sentence's vector is pooled from the token states of its
+    #: chunk's own forward pass (ONNX or torch alike), at no measurable extra ingest cost;
+    #: the index keeps 1.5 KB per sentence. Off: sentences are embedded when an answer first needs
     #: them (README "Benchmarks"). Changing it rebuilds the index.
     embed_sentences_at_ingest: bool = True
     #: Texts per forward pass (length-sorted batches). bench/embedding.py on 2 cores:

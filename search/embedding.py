@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from search.config import DEFAULT_BATCH_SIZE, DEFAULT_MODEL
 from search.errors import ModelNotAvailableError
@@ -186,6 +186,43 @@ class SentenceTransformerEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._encode([text])[0]
+
+    @property
+    def pools_spans(self) -> bool:
+        """Span vectors compare with query vectors only for a mean-pooled, normalised model."""
+        modules = list(self.model)
+        pooling = next((m for m in modules if type(m).__name__ == "Pooling"), None)
+        return (getattr(pooling, "pooling_mode", None) == "mean"
+                and any(type(m).__name__ == "Normalize" for m in modules))
+
+    def embed_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """As the ONNX embedder's: each text's vector, and its spans' pooled token states."""
+        import numpy as np
+
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        pooled = [np.zeros((0, self.dimension), np.float32)] * len(texts)
+        # Longest first over all the texts, as one encode call would sort them: each batch
+        # then pads to texts of about its own length (sorting per step cost 1.41× here).
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        step = self.batch_size * 8
+        for start in range(0, len(order), step):
+            rows = order[start:start + step]
+            batch = [texts[i] for i in rows]
+            outputs: Any = self.model.encode(  # output_value None: a dict of tensors per text
+                batch, batch_size=self.batch_size, output_value=None, show_progress_bar=False)
+            offsets = self.model.tokenizer(batch, return_offsets_mapping=True, truncation=True,
+                                           max_length=self.max_seq_tokens)["offset_mapping"]
+            for at, (row, output) in enumerate(zip(rows, outputs, strict=True)):
+                vectors[row] = output["sentence_embedding"].float().numpy()
+                if spans[row]:
+                    pooled[row] = pool_spans(output["token_embeddings"].float().numpy(),
+                                             offsets[at], spans[row])
+            if progress is not None:
+                progress(len(batch))
+        return vectors, pooled
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         import numpy as np

@@ -342,9 +342,9 @@ class _Plan:
         the settings ask for them at ingest (the default). A sentence's vector is pooled
         from the token states of the chunk that holds it, in the chunk's own forward pass
         (``SpanEmbedder``), so it costs no second pass; a sentence no chunk holds whole,
-        or an embedder that cannot pool, embeds it on its own. A changed document keeps
-        the vector of every chunk and sentence whose text it still has, so only new text
-        is embedded."""
+        or one for a model that cannot pool (not mean-pooled), is embedded on its own. A
+        changed document keeps the vector of every chunk and sentence whose text it still
+        has, so only new text is embedded."""
         import numpy as np
 
         reusable: dict[str, np.ndarray] = {}

@@ -49,6 +49,27 @@ def test_onnx_and_torch_give_the_same_vectors(embedder) -> None:  # type: ignore
 
 
 @pytest.mark.model
+def test_onnx_and_torch_pool_the_same_sentence_vectors(embedder) -> None:  # type: ignore[no-untyped-def]
+    from search.embedding import SpanEmbedder, load_embedder
+
+    torch_path = load_embedder("all-MiniLM-L6-v2", backend="torch")
+    text = ("CBT › How long?\nCBT usually takes 6 to 12 weekly sessions. Your GP can refer "
+            "you, or you can ring the central referral line yourself.")
+    first, second = text.index("CBT usually"), text.index("Your GP")
+    spans = [[(first, second - 1), (second, len(text))], []]
+    results = [model.embed_with_spans([text, "no spans here"], spans)
+               for model in (embedder, torch_path)]
+    assert all(isinstance(m, SpanEmbedder) and m.pools_spans for m in (embedder, torch_path))
+    (ours, our_spans), (theirs, their_spans) = results
+    assert np.abs(ours - theirs).max() < 1e-4 and our_spans[1].shape == (0, 384)
+    assert np.abs(our_spans[0] - their_spans[0]).max() < 1e-4
+    assert np.allclose(np.linalg.norm(our_spans[0], axis=1), 1.0, atol=1e-5)
+    # a sentence's pooled vector is its own, not its neighbour's
+    alone = embedder.embed_documents([text[first:second - 1], text[second:]])
+    assert ((our_spans[0] @ alone.T).argmax(axis=1) == [0, 1]).all()
+
+
+@pytest.mark.model
 def test_serving_with_the_export_never_imports_torch(app_index: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     script = f"""
 import sys, json
