@@ -97,7 +97,18 @@ def discover(
             root = path.resolve()
             for file in _walk(root):
                 source = file.relative_to(root).as_posix()
-                if not _excluded(file.name, settings.exclude):
+                if _excluded(file.name, settings.exclude):
+                    continue
+                if file.suffix.lower() not in SUFFIX_FORMATS:
+                    failures.append(Failure(source, "unsupported-type", (
+                        f"'{file.suffix}' files are not supported; save it as one of "
+                        f"{', '.join(sorted(SUFFIX_FORMATS))}")))
+                elif not _inside(file, root):
+                    # A link to /proc/self/status or ~/.ssh would be served to every user.
+                    failures.append(Failure(source, "link-outside-folder", (
+                        "is a link to a file outside the content folder, so it is not read; "
+                        "copy the file into the folder instead")))
+                else:
                     _add(found, failures, SourceFile(file, source, root))
         elif path.is_file() or path.is_symlink():
             _add(found, failures, SourceFile(path.absolute(), path.name, path.parent.resolve()))
@@ -106,13 +117,29 @@ def discover(
     return sorted(found.values(), key=lambda f: f.source), failures
 
 
+#: Documents a content team may keep beside its pages that cannot be read yet: reported
+#: as unsupported, not skipped without a word (other files, such as images, are skipped).
+OFFICE_SUFFIXES = frozenset({".docx", ".docm", ".doc", ".dotx", ".pptx", ".ppt", ".xlsx",
+                             ".xls", ".odt", ".ods", ".odp", ".rtf", ".pages"})
+
+
 def _walk(root: Path) -> Iterator[Path]:
     # followlinks=False: a symlink loop cannot trap the walk; linked files still count.
     for folder, subfolders, files in os.walk(root, followlinks=False):
         subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
         for name in sorted(files):
-            if not name.startswith(".") and Path(name).suffix.lower() in SUFFIX_FORMATS:
+            suffix = Path(name).suffix.lower()
+            if not name.startswith(".") and (suffix in SUFFIX_FORMATS
+                                             or suffix in OFFICE_SUFFIXES):
                 yield Path(folder) / name
+
+
+def _inside(file: Path, root: Path) -> bool:
+    """Whether ``file``, links followed, is within ``root`` (a link out is not read)."""
+    try:
+        return file.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # a broken or looping link: let the loader report it
+        return True
 
 
 def _excluded(name: str, patterns: tuple[str, ...]) -> bool:

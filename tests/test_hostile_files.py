@@ -49,3 +49,34 @@ def test_ingesting_the_gallery_beside_good_pages(gallery: Path, tmp_path: Path, 
     went_in = {n for n in EXPECTED if expected_reason(n) is None} | {"walking.md"}
     assert set(report.added) == went_in
     assert set(open_index(tmp_path / "index").documents) == went_in
+
+
+def test_a_link_out_of_the_content_folder_is_reported_not_read(tmp_path: Path) -> None:
+    from search.ingestion import discover
+
+    outside = tmp_path / "secret.txt"
+    outside.write_text("the server's private notes\n")
+    content = tmp_path / "content"
+    (content / "sub").mkdir(parents=True)
+    (content / "page.md").write_text("# Page\n\nText.\n")
+    (content / "leak.txt").symlink_to(outside)
+    (content / "status.txt").symlink_to("/proc/self/status")
+    (content / "sub" / "alias.md").symlink_to(content / "page.md")  # inside: kept
+    files, failures = discover([content], Settings())
+    assert [f.source for f in files] == ["page.md", "sub/alias.md"]
+    assert {f.source: f.reason for f in failures} == {"leak.txt": "link-outside-folder",
+                                                      "status.txt": "link-outside-folder"}
+    assert all("copy the file into the folder" in f.message for f in failures)
+
+
+def test_office_documents_in_a_folder_are_reported_as_unsupported(tmp_path: Path) -> None:
+    from search.ingestion import discover
+
+    for name in ("cbt.docx", "deck.pptx", "rota.xlsx", "old.doc", "page.odt", "photo.png"):
+        (tmp_path / name).write_bytes(b"PK\x03\x04")
+    files, failures = discover([tmp_path], Settings())
+    assert files == []
+    assert {f.source: f.reason for f in failures} == {
+        n: "unsupported-type" for n in ("cbt.docx", "deck.pptx", "old.doc", "page.odt",
+                                        "rota.xlsx")}  # an image is not a page: skipped
+    assert all("save it as one of" in f.message for f in failures)
