@@ -357,8 +357,17 @@ def current_generation(index_dir: Path) -> Path | None:
     return index_dir / name
 
 
+def _not_a_file(index_dir: Path) -> None:
+    """``--index README.md`` names a file: say so, instead of a NotADirectoryError."""
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexNotFoundError(
+            f"'{index_dir}' is a file, not an index folder. Pass the folder the index lives "
+            "in (the one holding CURRENT), e.g. --index index")
+
+
 def read_manifest(index_dir: Path) -> Manifest:
     """The served generation's manifest, without loading vectors (cheap, torch-free)."""
+    _not_a_file(Path(index_dir))
     generation = current_generation(index_dir)
     if generation is None:
         raise IndexNotFoundError(
@@ -713,6 +722,7 @@ def _remove_unused_segments(index_dir: Path) -> None:
 @contextlib.contextmanager
 def ingest_lock(index_dir: Path) -> Iterator[None]:
     """Hold the folder's write lock; a second ingest is refused, never interleaved."""
+    _not_a_file(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     handle = open(index_dir / LOCK_FILE, "a+")  # noqa: SIM115 - held for the whole block
     try:

@@ -55,6 +55,19 @@ def test_search_without_an_index_says_how_to_build_one(tmp_path: Path) -> None:
     assert json.loads(as_json.stdout)["error"] == "IndexNotFoundError"
 
 
+def test_an_index_path_that_is_a_file_is_named_so_not_a_traceback(tmp_path: Path) -> None:
+    a_file = tmp_path / "notes.md"
+    a_file.write_text("# not an index\n")
+    for args in (("-m", "search", "search", "cbt", "--index", str(a_file), "--json"),
+                 ("ingest.py", str(DATA / "good"), "--index", str(a_file), "--json")):
+        completed = run(*args)
+        assert completed.returncode == 1 and "Traceback" not in completed.stderr
+        error = json.loads(completed.stdout)
+        assert error["error"] == "IndexNotFoundError" and "is a file, not an index folder" \
+            in error["message"]
+    assert a_file.read_text() == "# not an index\n"  # nothing written over it
+
+
 def test_ingest_of_nothing_readable_exits_one_with_a_json_report(tmp_path: Path) -> None:
     completed = run("ingest.py", str(DATA / "bad"), "--index", str(tmp_path / "i"), "--json")
     assert completed.returncode == 1
