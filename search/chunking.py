@@ -74,6 +74,8 @@ def quotable_sentences(document: Document) -> list[SentenceSpan]:
             quote = text[start:end]
             if not item and len(quote.split()) < 3 and not any(ch.isdigit() for ch in quote):
                 continue
+            if len(quote) > MAX_QUOTE_CHARS:  # no sentence: a run-on line, a pasted blob
+                continue
             found.append(SentenceSpan(document.doc_id, section.breadcrumb, start, end))
     return found
 
@@ -89,7 +91,9 @@ def _section_chunk_spans(
         for sentence in sentence_spans(text, section.start, section.end)
         for piece in _fit(text, sentence, counter, budget)
     ]
-    sizes = [counter.count(text[s:e]) - 2 for s, e in units]
+    # A unit spends at least its length in the widest word pieces: [UNK] runs count too.
+    sizes = [max(counter.count(text[s:e]) - 2, -(-(e - s) // MAX_CHARS_PER_PIECE))
+             for s, e in units]
     current: list[int] = []  # indices into units
     used = 0
     for index, size in enumerate(sizes):
@@ -116,9 +120,21 @@ def _overlap(previous: list[int], sizes: list[int], overlap_tokens: int) -> tupl
     return kept, used
 
 
+#: Longest sentence an answer may quote, in characters (about ten lines of a page).
+MAX_QUOTE_CHARS = 1_500
+#: Characters a word piece spans at most, for the cut below: WordPiece turns any "word"
+#: over 100 characters into one [UNK], so a 5 MB line with no spaces counts 1 token.
+MAX_CHARS_PER_PIECE = 8
+
+
 def _fit(text: str, span: Span, counter: TokenCounter, budget: int) -> list[Span]:
-    """A sentence as one unit, or cut at word-piece boundaries when over budget."""
+    """A sentence as one unit, or cut at word-piece boundaries when over budget; a span
+    longer than any budget of real word pieces could be is cut by characters first."""
     start, end = span
+    width = budget * MAX_CHARS_PER_PIECE
+    if end - start > width:
+        return [piece for window in _windows(text, start, end, width)
+                for piece in _fit(text, window, counter, budget)]
     sentence = text[start:end]
     if counter.count(sentence) - 2 <= budget:
         return [span]
@@ -127,6 +143,19 @@ def _fit(text: str, span: Span, counter: TokenCounter, budget: int) -> list[Span
         (start + pieces[i][0], start + pieces[min(i + budget, len(pieces)) - 1][1])
         for i in range(0, len(pieces), budget)
     ]
+
+
+def _windows(text: str, start: int, end: int, width: int) -> list[Span]:
+    """``text[start:end]`` in spans of at most ``width`` characters, cut after a space
+    where the second half of a window has one, else where the width ends."""
+    windows: list[Span] = []
+    while end - start > width:
+        cut = text.rfind(" ", start + width // 2, start + width)
+        cut = cut + 1 if cut != -1 else start + width
+        windows.append((start, len(text[start:cut].rstrip()) + start))
+        start = cut
+    windows.append((start, end))
+    return windows
 
 
 _LINE = re.compile(r"[^\n]+")

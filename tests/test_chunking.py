@@ -106,3 +106,23 @@ def test_the_tokenizer_counts_real_word_pieces(token_counter) -> None:  # type: 
     # The bundled tokenizer.json pads to 128: a naive counter says 128 for everything.
     assert token_counter.count("hello") == 3
     assert token_counter.count("word " * 300) == 302
+
+
+def test_a_line_with_no_spaces_is_cut_to_the_budget_not_served_whole(token_counter) -> None:  # type: ignore[no-untyped-def]
+    # WordPiece counts any "word" over 100 characters as one [UNK]: 5 MB would be 1 token.
+    from search.chunking import MAX_QUOTE_CHARS, quotable_sentences
+
+    blob = "ab3" * 1_000_000
+    document = build_document([Block("heading", "Blob", 1), Block("heading", "Part", 2),
+                               Block("paragraph", blob),
+                               Block("paragraph", "Ring 0800 123 456 to book.")],
+                              doc_id="blob.md", source="blob.md", format="markdown",
+                              fingerprint="f", fallback_title="Blob")
+    chunks = chunk_document(document, token_counter, ChunkSettings())
+    assert len(chunks) > 100 and max(len(c.text) for c in chunks) <= 2_000
+    assert all(document.text[c.start:c.end] == c.text for c in chunks)
+    assert "".join(c.text for c in chunks if c.text != "Ring 0800 123 456 to book.") \
+        .replace("\n", "").startswith(blob[:5_000])
+    quotes = [document.text[s.start:s.end] for s in quotable_sentences(document)]
+    assert quotes == ["Ring 0800 123 456 to book."]  # the blob is no sentence to quote
+    assert all(len(q) <= MAX_QUOTE_CHARS for q in quotes)
