@@ -330,10 +330,13 @@ class _Plan:
                 document = load_document(file.path, file.source, self.settings, data)
                 chunks = chunk_document(document, self._token_counter(), self.settings.chunking)
             except LoadError as error:
-                if old is not None:  # serve the last good version rather than lose it
+                # Serve the last good version rather than lose it; but not a copy of a page
+                # served under another name, which would be served twice.
+                kept = old is not None and error.reason != "duplicate"
+                if kept:
                     keep_old(file.source)
                 self.report.failed.append(Failure(file.source, error.reason, str(error),
-                                                  kept_previous=old is not None))
+                                                  kept_previous=kept))
                 if fingerprint is not None:
                     self._failed_bytes[file.source] = fingerprint
                 continue

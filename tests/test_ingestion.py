@@ -181,6 +181,21 @@ def test_an_unchanged_folder_with_a_failing_file_is_settled_from_the_manifest(  
         build_index([good_corpus], tmp_path / "index", embedder=embedder)
 
 
+def test_a_served_page_that_becomes_a_copy_of_another_is_served_once(  # type: ignore[no-untyped-def]
+        good_corpus: Path, tmp_path: Path, embedder) -> None:
+    # "zz" served first; then "aa" arrives with the same bytes and, coming first, is kept.
+    index = tmp_path / "index"
+    (good_corpus / "zz-sleep.md").write_bytes((good_corpus / "sleep-therapy.md").read_bytes())
+    (good_corpus / "sleep-therapy.md").unlink()
+    build_index([good_corpus], index, embedder=embedder)
+    (good_corpus / "aa-sleep.md").write_bytes((good_corpus / "zz-sleep.md").read_bytes())
+    report = build_index([good_corpus], index, embedder=embedder)
+    assert [(f.source, f.reason, f.kept_previous) for f in report.failed] == [
+        ("zz-sleep.md", "duplicate", False)]
+    served = set(open_index(index).documents)
+    assert "aa-sleep.md" in served and "zz-sleep.md" not in served, "one copy, not both"
+
+
 def test_a_changed_page_is_written_alone_and_served_as_a_fresh_build_would(  # type: ignore[no-untyped-def]
         good_corpus: Path, tmp_path: Path, embedder) -> None:
     from search import index as store
