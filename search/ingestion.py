@@ -99,7 +99,9 @@ def discover(
                 source = file.relative_to(root).as_posix()
                 if _excluded(file.name, settings.exclude):
                     continue
-                if file.suffix.lower() not in SUFFIX_FORMATS:
+                if not _utf8(source):
+                    failures.append(_bad_name(source))
+                elif file.suffix.lower() not in SUFFIX_FORMATS:
                     failures.append(Failure(source, "unsupported-type", (
                         f"'{file.suffix}' files are not supported; save it as one of "
                         f"{', '.join(sorted(SUFFIX_FORMATS))}")))
@@ -110,6 +112,8 @@ def discover(
                         "copy the file into the folder instead")))
                 else:
                     _add(found, failures, SourceFile(file, source, root))
+        elif (path.is_file() or path.is_symlink()) and not _utf8(path.name):
+            failures.append(_bad_name(path.name))
         elif path.is_file() or path.is_symlink():
             _add(found, failures, SourceFile(path.absolute(), path.name, path.parent.resolve()))
         else:
@@ -132,6 +136,23 @@ def _walk(root: Path) -> Iterator[Path]:
             if not name.startswith(".") and (suffix in SUFFIX_FORMATS
                                              or suffix in OFFICE_SUFFIXES):
                 yield Path(folder) / name
+
+
+def _utf8(name: str) -> bool:
+    """Whether a file name is text: a name in another encoding (``caf\\xe9.md`` from an
+    old Windows share) reaches Python as lone surrogates, which no index file can hold."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _bad_name(name: str) -> Failure:
+    shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return Failure(shown, "bad-file-name", "the file name is not valid UTF-8 text, so it "
+                   f"cannot be stored or cited; rename the file (for example '{shown}' "
+                   "without the unreadable character)")
 
 
 def _inside(file: Path, root: Path) -> bool:

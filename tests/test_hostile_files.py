@@ -80,3 +80,18 @@ def test_office_documents_in_a_folder_are_reported_as_unsupported(tmp_path: Path
         n: "unsupported-type" for n in ("cbt.docx", "deck.pptx", "old.doc", "page.odt",
                                         "rota.xlsx")}  # an image is not a page: skipped
     assert all("save it as one of" in f.message for f in failures)
+
+
+def test_a_file_name_that_is_not_utf8_is_reported_and_the_rest_go_in(tmp_path: Path) -> None:
+    import os
+
+    from search.ingestion import discover
+
+    (tmp_path / "page.md").write_text("# Page\n\nText.\n")
+    with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.md"), "wb") as handle:
+        handle.write(b"# Cafe\n\nA page.\n")
+    files, failures = discover([tmp_path], Settings())
+    assert [f.source for f in files] == ["page.md"]
+    (failure,) = failures
+    assert failure.reason == "bad-file-name" and "rename the file" in failure.message
+    failure.source.encode("utf-8")  # shown with U+FFFD, storable and printable
