@@ -80,7 +80,8 @@ MAX_REPLACED_SHARE = 0.3
 #: Past this many segments, all but the largest are merged into the next new one.
 MAX_SEGMENTS = 8
 
-_RECOVERABLE = (OSError, ValueError, KeyError, TypeError, IndexError, RuntimeError)
+#: What reading a damaged file can raise (np.load of an emptied .npy: EOFError).
+_RECOVERABLE = (OSError, ValueError, KeyError, TypeError, IndexError, RuntimeError, EOFError)
 
 
 @dataclass(frozen=True)
@@ -354,6 +355,11 @@ def current_generation(index_dir: Path) -> Path | None:
         name = pointer.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return None
+    except (OSError, UnicodeDecodeError) as error:  # a flipped byte, a folder named CURRENT
+        raise IndexCorruptError(
+            f"The index in '{index_dir}' is damaged: its {POINTER} pointer cannot be read "
+            f"({type(error).__name__}). Rebuild it: python ingest.py corpus --index "
+            f"{index_dir}") from error
     return index_dir / name
 
 
@@ -684,7 +690,10 @@ def remove_old_generations(index_dir: Path, keep: int = 2, grace_seconds: float 
     The previous generation stays for readers that opened it just before the switch;
     older ones go once they are past a grace period. Call with the ingest lock held.
     """
-    current = current_generation(index_dir)
+    try:
+        current = current_generation(index_dir)
+    except IndexCorruptError:  # which one is served is unknown: delete no generation
+        current, keep = None, len(list(index_dir.iterdir()))
     now = time.time()
     for path in index_dir.iterdir():
         if path.name.startswith(TEMP_PREFIX) and path.is_dir():

@@ -141,6 +141,25 @@ def test_a_damaged_or_missing_segment_is_reported_with_a_rebuild_hint(tmp_path: 
         store.open_index(tmp_path)
 
 
+def test_an_emptied_array_or_a_garbled_pointer_is_damage_not_a_traceback(tmp_path: Path) -> None:
+    publish(tmp_path)
+    segment = tmp_path / store.SEGMENTS / store.read_manifest(tmp_path).segments[0]
+    (segment / "vectors.npy").write_bytes(b"")  # emptied to 0 bytes: np.load's EOFError
+    with pytest.raises(IndexCorruptError, match=r"damaged \(EOFError.*Rebuild it"):
+        store.open_index(tmp_path)
+    publish(tmp_path)  # what the advised ingest does: a whole new generation
+    assert store.open_index(tmp_path).chunks
+    (tmp_path / store.POINTER).write_bytes(b"gen-\xff\xfe")  # a flipped byte
+    with pytest.raises(IndexCorruptError, match=r"CURRENT pointer cannot be read.*Rebuild"):
+        store.open_index(tmp_path)
+    generations = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("gen-"))
+    store.remove_old_generations(tmp_path, keep=0, grace_seconds=0)  # an ingest's clean-up
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("gen-")) == \
+        generations, "with the pointer unreadable no generation is deleted"
+    publish(tmp_path)
+    assert store.open_index(tmp_path).chunks, "the next publish repairs the pointer"
+
+
 def test_a_second_writer_is_refused_while_the_lock_is_held(tmp_path: Path) -> None:
     with (
         store.ingest_lock(tmp_path),
