@@ -24,7 +24,7 @@ def ingest_main(argv: Sequence[str] | None = None) -> int:
         description="Load, chunk and embed documents (.md .txt .html .pdf) into a search "
         "index. Re-running is incremental: only changed files are embedded again.",
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to index")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to index")
     parser.add_argument("--index", required=True, metavar="DIR", help="index folder to publish")
     parser.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME_OR_PATH",
                         help=f"sentence-transformers model (default: bundled {DEFAULT_MODEL})")
@@ -35,8 +35,15 @@ def ingest_main(argv: Sequence[str] | None = None) -> int:
                         "embeds at ask time (with ONNX, pooled from each chunk's own pass at "
                         "little extra cost); --no-embed-sentences embeds them when first "
                         "needed instead; switching rebuilds the index (default: on)")
+    parser.add_argument("--verify", action="store_true",
+                        help="check every file of the served index against the checksum "
+                        "written with it, and change nothing (no PATH needed)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
+    if args.verify:
+        return _verify(Path(args.index), args.json)
+    if not args.paths:
+        parser.error("give the files or folders to index (or --verify)")
 
     from search.ingestion import build_index
 
@@ -52,6 +59,30 @@ def ingest_main(argv: Sequence[str] | None = None) -> int:
     else:
         _print_report(report)
     return report.exit_code
+
+
+def _verify(index: Path, as_json: bool) -> int:
+    """``ingest.py --verify``: every file of the served generation, size and checksum."""
+    import time
+
+    from search.index import open_generation
+
+    started = time.perf_counter()
+    try:
+        generation = open_generation(index)
+        generation.verify(checksums=True)
+    except SearchError as error:
+        return _fail(error, as_json)
+    files = sum(len(generation.segment(n).sizes) for n in generation.manifest.segments)
+    record = {"index": str(index), "generation": generation.manifest.generation,
+              "segments": len(generation.manifest.segments), "files": files, "intact": True,
+              "seconds": round(time.perf_counter() - started, 3)}
+    if as_json:
+        print(json.dumps(record))
+    else:
+        print(f"{index}: generation {record['generation']} is intact ({files} files in "
+              f"{record['segments']} segments checked, {record['seconds']} s)")
+    return 0
 
 
 def _print_report(report: Any) -> None:

