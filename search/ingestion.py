@@ -246,7 +246,6 @@ def _nothing_changed(files: list[SourceFile], index_dir: Path, settings: Setting
         return False
     try:
         manifest = store.read_manifest(index_dir)
-        store.Generation(index_dir, manifest).verify()
     except IndexError_:
         return False
     # A file that failed last time is "unchanged" while its bytes are the ones that failed.
@@ -261,6 +260,10 @@ def _nothing_changed(files: list[SourceFile], index_dir: Path, settings: Setting
             return False
         if file_fingerprint(data) != built[file.source]:
             return False
+    try:  # checked last: a changed file goes the full way, which checks it once there
+        store.Generation(index_dir, manifest).verify()
+    except IndexError_:
+        return False
     report.unchanged = [f.source for f in files if f.source not in manifest.failures]
     report.failed = [Failure(source, f["reason"], f["message"], f["kept_previous"])
                      for source, f in sorted(manifest.failures.items())]
