@@ -16,8 +16,8 @@ from .conftest import DATA
 pytestmark = pytest.mark.model
 
 
-class CountingEmbedder:
-    """The real model, counting how many texts it is asked to embed."""
+class CountingPlainEmbedder:
+    """The real model without span pooling (a model that cannot pool), counting texts."""
 
     def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
         self.inner = inner
@@ -28,30 +28,17 @@ class CountingEmbedder:
     def embed_documents(self, texts, progress=None):  # type: ignore[no-untyped-def]
         self.embedded += len(texts)
         return self.inner.embed_documents(texts, progress)
+
+    def embed_query(self, text):  # type: ignore[no-untyped-def]
+        return self.inner.embed_query(text)
+
+
+class CountingEmbedder(CountingPlainEmbedder):
+    """The real model, pooling as the ONNX and torch backends do, counting texts."""
 
     def embed_with_spans(self, texts, spans, progress=None):  # type: ignore[no-untyped-def]
         self.embedded += len(texts)
         return self.inner.embed_with_spans(texts, spans, progress)
-
-    def embed_query(self, text):  # type: ignore[no-untyped-def]
-        return self.inner.embed_query(text)
-
-
-class CountingPlainEmbedder:
-    """The real model without span pooling (as the torch backend is), counting texts."""
-
-    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
-        self.inner = inner
-        self.name, self.dimension = inner.name, inner.dimension
-        self.max_seq_tokens = inner.max_seq_tokens
-        self.embedded = 0
-
-    def embed_documents(self, texts, progress=None):  # type: ignore[no-untyped-def]
-        self.embedded += len(texts)
-        return self.inner.embed_documents(texts, progress)
-
-    def embed_query(self, text):  # type: ignore[no-untyped-def]
-        return self.inner.embed_query(text)
 
 
 def test_first_ingest_adds_every_good_file(good_corpus: Path, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
@@ -323,14 +310,14 @@ def test_pooled_sentence_vectors_mean_their_sentence_and_spare_every_ask(  # typ
     assert open_index(kept).sentences.vectors_of([0]) is None
 
 
-def test_without_pooling_sentences_stored_answer_as_embedding_them_later_does(  # type: ignore[no-untyped-def]
+def test_without_pooling_stored_sentences_answer_as_embedding_them_later_does(  # type: ignore[no-untyped-def]
         good_corpus: Path, tmp_path: Path, embedder) -> None:
     from search.answer import Answerer
 
     plain, kept = tmp_path / "plain", tmp_path / "kept"
     build_index([good_corpus], plain, Settings(embed_sentences_at_ingest=False),
                 embedder=embedder)
-    counting = CountingPlainEmbedder(embedder)  # the torch backend: no span pooling
+    counting = CountingPlainEmbedder(embedder)  # a model that cannot pool
     report = build_index([good_corpus], kept, embedder=counting)
     assert (report.chunks_embedded, report.sentences_embedded, report.sentences_pooled) == \
         (report.chunks, report.sentences, 0)
