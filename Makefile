@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 INDEX ?= index
 CORPUS ?= corpus
 PORT ?= 8501
+# Localhost only unless opened up on purpose (README, "Sign-in"): ADDRESS=0.0.0.0
+ADDRESS ?= 127.0.0.1
 # e.g. INGEST_FLAGS=--no-embed-sentences: sentences embedded at ask time instead (README, Ingest)
 INGEST_FLAGS ?=
 # This machine keeps the CPU build of torch on disk; elsewhere pip uses PyPI as usual.
@@ -27,7 +29,7 @@ ingest: install
 	$(BIN)/python ingest.py $(CORPUS) --index $(INDEX) $(INGEST_FLAGS) || [ $$? -eq 2 ]  # 2: some files failed, the rest is served
 
 run: ingest
-	$(BIN)/streamlit run app.py --server.port $(PORT) -- --index $(INDEX)
+	$(BIN)/streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT) -- --index $(INDEX)
 
 test: install browser-deps
 	$(BIN)/python -m pytest
