@@ -8,7 +8,8 @@
     │   ├── IndexNotFoundError   no published index in the folder
     │   ├── IndexMismatchError   built with another model, dimension or schema
     │   ├── IndexCorruptError    files missing or inconsistent
-    │   └── IndexLockedError     another ingest holds the folder's lock
+    │   ├── IndexLockedError     another ingest holds the folder's lock
+    │   └── IndexWriteError      the next generation could not be written (disk full)
     └── QueryError               a query that cannot be run (empty, malformed batch line)
 
 Only the edges (ingest.py, ``python -m search``, app.py) turn these into messages and
@@ -60,6 +61,11 @@ class IndexCorruptError(IndexError_):
 
 class IndexLockedError(IndexError_):
     """Another ingest is writing to the same index folder."""
+
+
+class IndexWriteError(IndexError_):
+    """The next generation could not be written (a full disk, a read-only folder); the
+    served index is left as it was."""
 
 
 class QueryError(SearchError):

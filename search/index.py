@@ -763,6 +763,18 @@ def remove_old_generations(index_dir: Path, keep: int = 2, grace_seconds: float 
     _remove_unused_segments(index_dir)
 
 
+def remove_unpublished(index_dir: Path) -> None:
+    """Delete what a failed publish left half-written (``.tmp-`` folders): a full disk
+    must not stay full of it until the next ingest."""
+    for folder in (index_dir, index_dir / SEGMENTS):
+        if folder.is_dir():
+            for path in folder.iterdir():
+                if path.name.startswith(TEMP_PREFIX):
+                    shutil.rmtree(path, ignore_errors=True)
+    with contextlib.suppress(FileNotFoundError):
+        (index_dir / f"{POINTER}.tmp").unlink()
+
+
 def _remove_unused_segments(index_dir: Path) -> None:
     """Delete segments no remaining generation lists (replaced, or left by a crash)."""
     folder = index_dir / SEGMENTS

@@ -28,7 +28,7 @@ from search.embedding import (
     load_token_counter,
     resolve_model,
 )
-from search.errors import IndexCorruptError, IndexError_, LoadError
+from search.errors import IndexCorruptError, IndexError_, IndexWriteError, LoadError
 from search.failpoints import pause_point
 from search.loaders import SUFFIX_FORMATS, load_document, read_file
 
@@ -225,10 +225,17 @@ def _publish_changes(files: list[SourceFile], index_dir: Path, settings: Setting
         sentence_count=report.sentences, max_seq_tokens=plan.max_seq_tokens,
         failures=plan.failed_files(), sentence_vectors=settings.embed_sentences_at_ingest,
     )
-    report.generation = store.publish(index_dir, manifest, plan.new, vectors,
-                                      previous=previous, keep=plan.kept,
-                                      approximate_from=settings.approximate_from,
-                                      sentence_vectors=sentence_vectors)
+    try:
+        report.generation = store.publish(index_dir, manifest, plan.new, vectors,
+                                          previous=previous, keep=plan.kept,
+                                          approximate_from=settings.approximate_from,
+                                          sentence_vectors=sentence_vectors)
+    except OSError as error:  # ENOSPC, EROFS, EDQUOT...: nothing was switched
+        store.remove_unpublished(index_dir)
+        raise IndexWriteError(
+            f"Could not write the new index into '{index_dir}' ({error.strerror or error}). "
+            "Nothing was changed: the served index is as it was. Free some space (or make "
+            "the folder writable) and run the ingest again") from error
     report.published = True
     return report
 

@@ -328,3 +328,31 @@ def test_without_pooling_stored_sentences_answer_as_embedding_them_later_does(  
         mine, expected = ours.ask(question), theirs.ask(question)
         assert (mine.answered, mine.answer) == (expected.answered, expected.answer), question
         assert mine.confidence == pytest.approx(expected.confidence, abs=1e-5)
+
+
+def test_a_full_disk_leaves_the_served_index_and_no_debris(  # type: ignore[no-untyped-def]
+        good_corpus: Path, tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from search import index as store
+    from search.errors import IndexWriteError
+
+    index = tmp_path / "index"
+    first = build_index([good_corpus], index, embedder=embedder)
+    page = good_corpus / "sleep-therapy.md"
+    page.write_text(page.read_text().replace("15 working days", "5 working days"))
+    real_save = np.save
+
+    def full(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if "sentences.npy" in str(path):  # the disk fills half-way through a segment
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(path, *args, **kwargs)
+
+    monkeypatch.setattr(np, "save", full)  # search.index imports numpy where it writes
+    with pytest.raises(IndexWriteError, match="No space left on device.*Nothing was changed"):
+        build_index([good_corpus], index, embedder=embedder)
+    monkeypatch.undo()
+    assert not [p for p in index.rglob(".tmp-*")], "no half-written segment left behind"
+    assert open_index(index).manifest.generation == first.generation
+    again = build_index([good_corpus], index, embedder=embedder)
+    assert again.published and again.updated == ["sleep-therapy.md"]
