@@ -334,7 +334,6 @@ def test_a_full_disk_leaves_the_served_index_and_no_debris(  # type: ignore[no-u
         good_corpus: Path, tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch) -> None:
     import errno
 
-    from search import index as store
     from search.errors import IndexWriteError
 
     index = tmp_path / "index"
@@ -349,7 +348,7 @@ def test_a_full_disk_leaves_the_served_index_and_no_debris(  # type: ignore[no-u
         return real_save(path, *args, **kwargs)
 
     monkeypatch.setattr(np, "save", full)  # search.index imports numpy where it writes
-    with pytest.raises(IndexWriteError, match="No space left on device.*Nothing was changed"):
+    with pytest.raises(IndexWriteError, match=r"No space left on device.*Nothing was changed"):
         build_index([good_corpus], index, embedder=embedder)
     monkeypatch.undo()
     assert not [p for p in index.rglob(".tmp-*")], "no half-written segment left behind"
