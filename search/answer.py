@@ -12,8 +12,9 @@ the intent's section and for sentences carrying the answer type asked for; the b
 its close rivals in the same section are quoted in page order, and a lead-in ending in ":"
 brings its list. Whether that answers the question is decided by ``search.answerability``.
 
-Sentence vectors are read from the index when it was built with
-``embed_sentences_at_ingest``; else embedded on first use and kept in a bounded cache.
+Sentence vectors are read from the index (by default it keeps them, pooled from each
+chunk's forward pass at ingest); an index built without them has them embedded on first
+use and kept in a bounded cache.
 """
 
 from __future__ import annotations
