@@ -179,9 +179,40 @@ def _inline_text(token: Any) -> str:
     return " ".join("".join(parts).split())
 
 
+#: Nesting from which the HTML parser (libxml2, under trafilatura) stops reading: past
+#: about 255 levels everything after the deepest point is silently lost.
+MAX_HTML_DEPTH = 200
+_TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)\b[^>]*?(/?)>")
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
+                   "meta", "param", "source", "track", "wbr"})
+#: Tags that only group other elements: dropped from an over-deep page, their text kept.
+_CONTAINERS = re.compile(r"</?(div|span|section|article|font|center|main)\b[^>]*>",
+                         re.IGNORECASE)
+
+
+def _html_depth(html: str) -> int:
+    depth = deepest = 0
+    for closing, name, self_closing in _TAG.findall(html):
+        if name.lower() in _VOID or self_closing:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def _html_to_markdown(html: str) -> tuple[str | None, str]:
-    """Main content as Markdown: trafilatura drops navigation, footers, scripts, styles."""
+    """Main content as Markdown: trafilatura drops navigation, footers, scripts, styles.
+    A page nested deeper than the parser reads (MAX_HTML_DEPTH) loses its grouping tags
+    first, so its last paragraphs are read too; one still too deep is refused."""
     import trafilatura
+
+    if _html_depth(html) > MAX_HTML_DEPTH:
+        html = _CONTAINERS.sub(" ", html)
+        deepest = _html_depth(html)
+        if deepest > MAX_HTML_DEPTH:
+            raise LoadError("html-too-deep", f"the HTML is nested {deepest:,} elements deep; "
+                            f"past {MAX_HTML_DEPTH} it cannot be read whole. Save it again "
+                            "from its editor, or as Markdown")
 
     try:
         markdown = trafilatura.extract(

@@ -60,6 +60,25 @@ def test_a_lone_surrogate_is_dropped_not_fatal(tmp_path: Path) -> None:
     document.text.encode("utf-8")  # no lone surrogate left to fail on
 
 
+def test_html_nested_past_the_parsers_limit_keeps_its_last_paragraph(tmp_path: Path) -> None:
+    # libxml2 stops reading at about 255 levels: everything after the deepest point was lost.
+    page = tmp_path / "deep.html"
+    page.write_text("<html><body><h1>Deep page</h1><h2>How do I get referred?</h2><p>First."
+                    "</p>" + "<div><span>" * 5_000 + "<p>Inner advice.</p>" + "</span></div>"
+                    * 5_000 + "<p>Last paragraph: ring 0800 123 456.</p></body></html>")
+    text = load(page).text
+    assert "Inner advice." in text and "Last paragraph: ring 0800 123 456." in text
+
+
+def test_html_too_deep_even_without_its_grouping_tags_is_refused(tmp_path: Path) -> None:
+    page = tmp_path / "lists.html"
+    page.write_text("<html><body><p>Top.</p>" + "<ul><li>" * 300 + "x" + "</li></ul>" * 300
+                    + "<p>Bottom.</p></body></html>")
+    with pytest.raises(LoadError, match=r"nested 602 elements deep; past 200") as error:
+        load(page)
+    assert error.value.reason == "html-too-deep"
+
+
 def test_section_spans_hold_their_own_text_only() -> None:
     document = load(GOOD / "sleep-therapy.md")
     referral = document.sections[-1]
