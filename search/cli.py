@@ -70,7 +70,7 @@ def _verify(index: Path, as_json: bool) -> int:
     started = time.perf_counter()
     try:
         generation = open_generation(index)
-        generation.verify(checksums=True)
+        generation.verify()
     except SearchError as error:
         return _fail(error, as_json)
     files = sum(len(generation.segment(n).sizes) for n in generation.manifest.segments)

@@ -301,39 +301,34 @@ class Generation:
                 raise _damaged(self.index_dir, error) from error
         return self._segments[name]
 
-    def verify(self, checksums: bool = True) -> None:
-        """Raise IndexCorruptError when a segment file is missing, not the size written,
-        or (``checksums``) not the bytes written: its SHA-256 differs.
+    def verify(self) -> None:
+        """Raise IndexCorruptError when a file the generation relies on is missing, not
+        the size written, or not the bytes written (its SHA-256 differs).
 
         An ingest and ``open_index`` run it before trusting the generation, so a damaged
         segment is rebuilt rather than served or carried into the next generation. The
         sizes cost a stat per file; the checksums a read of every file (README, "The
         index folder", for the time it takes).
         """
-        for relative, expected in self.manifest.checksums.items() if checksums else ():
-            try:
-                digest = _sha256(self.index_dir / relative)
-            except OSError as error:
-                raise _damaged(self.index_dir, error) from error
-            if digest != expected:
-                raise _damaged(self.index_dir, ValueError(
-                    f"{self.index_dir / relative} is not the file written (its checksum "
-                    "differs)"))
+        for relative, digest in self.manifest.checksums.items():
+            self._check_written(self.index_dir / relative, None, digest)
         for name in self.manifest.segments:
             segment = self.segment(name)
             for file, size in segment.sizes.items():
-                path = segment.folder / file
-                try:
-                    actual = path.stat().st_size
-                    found = _sha256(path) if checksums and file in segment.checksums else None
-                except OSError as error:
-                    raise _damaged(self.index_dir, error) from error
-                if actual != size:
-                    raise _damaged(self.index_dir, ValueError(
-                        f"{path} holds {actual} bytes, not the {size} written"))
-                if found is not None and found != segment.checksums[file]:
-                    raise _damaged(self.index_dir, ValueError(
-                        f"{path} is not the file written (its checksum differs)"))
+                self._check_written(segment.folder / file, size, segment.checksums.get(file))
+
+    def _check_written(self, path: Path, size: int | None, digest: str | None) -> None:
+        """``path`` as written: its size first (a stat), then its SHA-256 (a read)."""
+        try:
+            actual = path.stat().st_size
+            if size is not None and actual != size:
+                raise _damaged(self.index_dir, ValueError(
+                    f"{path} holds {actual} bytes, not the {size} written"))
+            if digest is not None and _sha256(path) != digest:
+                raise _damaged(self.index_dir, ValueError(
+                    f"{path} is not the file written (its checksum differs)"))
+        except OSError as error:
+            raise _damaged(self.index_dir, error) from error
 
     def counts(self, doc_id: str) -> tuple[int, int]:
         """How many chunks and quotable sentences a served document has."""
@@ -748,9 +743,7 @@ def remove_old_generations(index_dir: Path, keep: int = 2, grace_seconds: float 
     except IndexCorruptError:  # which one is served is unknown: delete no generation
         current, keep = None, len(list(index_dir.iterdir()))
     now = time.time()
-    for path in index_dir.iterdir():
-        if path.name.startswith(TEMP_PREFIX) and path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
+    remove_unpublished(index_dir)
     generations = sorted(
         (p for p in index_dir.iterdir() if p.name.startswith(GENERATION_PREFIX) and p.is_dir()),
         key=lambda p: p.stat().st_mtime, reverse=True,
@@ -758,14 +751,13 @@ def remove_old_generations(index_dir: Path, keep: int = 2, grace_seconds: float 
     for path in generations[keep:]:
         if path != current and now - path.stat().st_mtime > grace_seconds:
             shutil.rmtree(path, ignore_errors=True)
-    with contextlib.suppress(FileNotFoundError):
-        (index_dir / f"{POINTER}.tmp").unlink()
     _remove_unused_segments(index_dir)
 
 
 def remove_unpublished(index_dir: Path) -> None:
-    """Delete what a failed publish left half-written (``.tmp-`` folders): a full disk
-    must not stay full of it until the next ingest."""
+    """Delete what a crashed or failed publish left half-written (``.tmp-`` folders, the
+    pointer's temporary file): after a full disk at once, after a crash by the next
+    ingest."""
     for folder in (index_dir, index_dir / SEGMENTS):
         if folder.is_dir():
             for path in folder.iterdir():
