@@ -13,7 +13,7 @@ INGEST_FLAGS ?=
 # This machine keeps the CPU build of torch on disk; elsewhere pip uses PyPI as usual.
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 
-.PHONY: install run ingest test test-fast lint clean bench bench-full
+.PHONY: install run ingest test test-fast lint clean bench bench-full screenshots
 
 install: $(STAMP)
 
@@ -33,6 +33,10 @@ run: ingest
 
 test: install browser-deps
 	$(BIN)/python -m pytest
+
+# Refresh the README's screenshots (tests save theirs to the ignored build/screenshots/).
+screenshots: install browser-deps
+	SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest tests/test_browser.py
 
 # The browser test drives Debian's chromium; installed here when missing and apt-get
 # exists. Failure is not fatal: without Chromium the browser test skips with a message.
