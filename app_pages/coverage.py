@@ -24,7 +24,6 @@ from search.spreadsheet import frame_csv
 COLOURS: dict[Band, str] = {
     "good": "#b7e4c7", "fair": "#fff3bf", "weak": "#ffd8a8", "missing": "#ffc9c9",
 }
-_MATRICES_KEPT = 4
 
 
 def _swatch(rating: Band, text: str) -> str:
@@ -35,12 +34,6 @@ def _swatch(rating: Band, text: str) -> str:
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-@st.cache_resource
-def _matrices() -> dict[tuple[str, str, tuple[tuple[str, str], ...]], CoverageMatrix]:
-    """Matrices shared by all sessions, per (index, generation, questions)."""
-    return {}
 
 
 def _questions(defaults: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
@@ -71,10 +64,10 @@ def _questions(defaults: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], 
 
 
 def _matrix(answerer: Answerer, questions: tuple[tuple[str, str], ...]) -> CoverageMatrix:
-    documents = answerer.searcher.snapshot.documents
-    key = (str(state.index_dir()), answerer.searcher.generation, questions)
-    matrices = _matrices()
-    if key not in matrices:
+    """The matrix of these questions over the served generation, worked out once for all
+    sessions (the first one to ask sees its progress)."""
+    def compute(current: Answerer) -> CoverageMatrix:
+        documents = current.searcher.snapshot.documents
         doc_ids = sorted(documents, key=lambda d: documents[d].document.title.lower())
         bar = st.progress(0.0, text="Asking each page the standard questions…")
 
@@ -82,12 +75,11 @@ def _matrix(answerer: Answerer, questions: tuple[tuple[str, str], ...]) -> Cover
             bar.progress(done / total, text=f"Asking each page the standard questions… "
                                             f"{done} of {total}")
 
-        matrix = coverage_matrix(answerer, doc_ids, questions, advance)
+        matrix = coverage_matrix(current, doc_ids, questions, advance)
         bar.empty()
-        while len(matrices) >= _MATRICES_KEPT:
-            matrices.pop(next(iter(matrices)))
-        matrices[key] = matrix
-    return matrices[key]
+        return matrix
+
+    return state.served().derived(answerer, ("coverage", questions), compute)
 
 
 def _row_names(matrix: CoverageMatrix, documents: dict[str, StoredDocument]) -> list[str]:

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import display, state
-from search import IndexLockedError, SearchError, build_index, read_manifest
+from search import IndexLockedError, SearchError, build_index
 from search.answer import Answerer
 from search.index import Manifest
 from search.ingestion import IngestReport
@@ -105,7 +105,7 @@ def _reingest(answerer: Answerer | None, paths: list[Path]) -> None:
     if report.published:
         # Warm the new generation now, so the next question does not wait for it.
         with contextlib.suppress(SearchError):
-            state.answerer_for(str(index_dir), read_manifest(index_dir).generation)
+            state.served().answerer()
     # Shown after a rerun, under the status of what is served now.
     st.session_state["last_ingest"] = report
     st.rerun()

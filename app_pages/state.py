@@ -1,16 +1,18 @@
 """What the pages share: the index folder, settings, the cached answerer, the feedback store.
 
-The model and index load once per process (``st.cache_resource``), keyed by the index's
+The model and index load once per process (``search.serving``), keyed by the index's
 published generation: the cheap, torch-free ``read_manifest`` on each rerun notices a new
 generation, which then opens beside the old one; sessions mid-answer keep the old one.
 The command line (``streamlit run app.py -- --index DIR --corpus DIR``) and the
-environment (SEARCH_INDEX, SEARCH_CORPUS, SEARCH_FEEDBACK_DB, SEARCH_FEEDBACK=off) are
+environment (SEARCH_INDEX, SEARCH_CORPUS, SEARCH_FEEDBACK_DB, SEARCH_FEEDBACK=off,
+SEARCH_REQUIRE_LOGIN, SEARCH_ROLES) are
 read here and nowhere else.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sqlite3
 import sys
@@ -18,13 +20,14 @@ from pathlib import Path
 
 import streamlit as st
 
+from app_pages.roles import RoleRules, load_role_rules
 from search import SearchError, Settings, read_manifest
 from search.answer import Answerer
 from search.config import FeedbackSettings
 from search.coverage import Disagreement, disagreements
 from search.feedback import FeedbackStore
 from search.index import Manifest
-from search.retrieval import open_searcher
+from search.serving import ServedIndex, served_index
 
 
 def _arguments() -> argparse.Namespace:
@@ -45,6 +48,11 @@ def sign_in_configured() -> bool:
         return "auth" in st.secrets
     except Exception:  # no secrets file at all: Streamlit raises its own error types
         return False
+
+
+def role_rules() -> RoleRules:
+    """Who is on the content team: the TOML file SEARCH_ROLES, else .streamlit/roles.toml."""
+    return load_role_rules(Path(os.environ.get("SEARCH_ROLES", ".streamlit/roles.toml")))
 
 
 def index_dir() -> Path:
@@ -68,37 +76,35 @@ def manifest() -> Manifest | None:
         return None
 
 
-@st.cache_resource(show_spinner="Loading the model and index…", max_entries=2)
-def answerer_for(folder: str, generation: str) -> Answerer:
-    """One answerer per published generation; ``generation`` is the cache key."""
-    current = settings()
-    return Answerer(open_searcher(folder, current), current.answer)
+def served() -> ServedIndex:
+    """The process's served index (``search.serving``): outside Streamlit's caches, so a
+    client's "clear cache" cannot unload the model and index for everyone."""
+    return served_index(index_dir(), settings())
 
 
 def answerer() -> Answerer | None:
     """The answerer over the served generation, or None after saying what is wrong."""
-    served = manifest()
-    if served is None:
+    published = manifest()
+    if published is None:
         return None
     try:
-        return answerer_for(str(index_dir()), served.generation)
+        with st.spinner("Loading the model and index…"):
+            return served().answerer_for(published.generation)
     except SearchError as error:
         st.error(f"The index cannot be served. {error}", icon=":material/error:")
         return None
 
 
-@st.cache_resource(max_entries=2)
-def _disagreements(folder: str, generation: str, _answerer: Answerer) -> list[Disagreement]:
-    documents = _answerer.searcher.snapshot.documents
-    return disagreements({d: stored.document.text for d, stored in documents.items()})
-
-
 def disagreements_in(answerer: Answerer) -> list[Disagreement]:
     """Facts (phone numbers, waiting times) that disagree across the served documents."""
-    return _disagreements(str(index_dir()), answerer.searcher.generation, answerer)
+    def compute(current: Answerer) -> list[Disagreement]:
+        documents = current.searcher.snapshot.documents
+        return disagreements({d: stored.document.text for d, stored in documents.items()})
+
+    return served().derived(answerer, "disagreements", compute)
 
 
-@st.cache_resource
+@functools.cache  # per process; not a Streamlit cache, which any client can clear
 def _feedback_store(path: str) -> FeedbackStore:
     return FeedbackStore(path)
 

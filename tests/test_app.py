@@ -14,9 +14,11 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from app_pages import state
 from app_pages.display import escape
 from search import Settings, build_index, read_manifest
 from search.feedback import FeedbackStore
+from search.serving import forget_served_indexes
 from tests.conftest import DATA, ROOT
 
 pytestmark = pytest.mark.model
@@ -27,15 +29,16 @@ TIMEOUT = 120
 def app_environment(app_index: Path, tmp_path: Path,
                     monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Point the app at the test index and a fresh feedback database; start from cold
-    caches (st.cache_resource outlives an AppTest within one process)."""
+    caches (the served index and Streamlit's caches outlive an AppTest in one process)."""
     monkeypatch.setenv("SEARCH_INDEX", str(app_index))
     monkeypatch.setenv("SEARCH_FEEDBACK_DB", str(tmp_path / "feedback.db"))
     monkeypatch.delenv("SEARCH_CORPUS", raising=False)
     monkeypatch.delenv("SEARCH_FEEDBACK", raising=False)
+    forget_served_indexes()
     st.cache_resource.clear()
     st.cache_data.clear()
     yield tmp_path / "feedback.db"
-    st.cache_resource.clear()
+    forget_served_indexes()
 
 
 def open_app(page: str | None = None, **query: str) -> AppTest:
@@ -262,6 +265,68 @@ def test_sign_in_can_be_required(monkeypatch: pytest.MonkeyPatch) -> None:
     inside = signed({"is_logged_in": True, "email": "staff@harbourside.example"})
     assert "eight weeks" in inside.code[0].value
     assert "Sign out" in [b.label for b in inside.sidebar.button]
+
+
+def signed_in(user: dict[str, Any], page: str | None = None) -> AppTest:
+    """The app with sign-in on and ``user`` signed in by the (simulated) provider."""
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback",
+                          "cookie_secret": "test", "client_id": "x", "client_secret": "y",
+                          "server_metadata_url": "https://id.example/.well-known"}
+    at.user = {"is_logged_in": True, **user}
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+def test_with_sign_in_only_the_content_team_reaches_coverage_and_index(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SEARCH_REQUIRE_LOGIN", "1")
+    roles = tmp_path / "roles.toml"
+    roles.write_text('content_team = ["lead@harbourside.example"]\n'
+                     'content_team_groups = ["search-content"]\n', encoding="utf-8")
+    monkeypatch.setenv("SEARCH_ROLES", str(roles))
+    titles = {"app_pages/coverage.py": "Coverage", "app_pages/index_status.py": "Index"}
+    staff = signed_in({"email": "desk@harbourside.example"})
+    assert not staff.exception
+    assert "(staff)" in " ".join(c.value for c in staff.sidebar.caption)
+    for page in titles:
+        # For staff the pages are not hidden links: they are not registered at all.
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            staff.switch_page(page)
+    for page, title in titles.items():
+        for lead in ({"email": "lead@harbourside.example"},
+                     {"email": "other@harbourside.example", "groups": ["search-content"]}):
+            content = signed_in(lead, page)
+            assert not content.exception, [e.value for e in content.exception]
+            assert title in [t.value for t in content.title]
+            assert "(content team)" in " ".join(c.value for c in content.sidebar.caption)
+
+
+def test_a_broken_roles_file_keeps_the_content_pages_closed_and_says_why(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SEARCH_REQUIRE_LOGIN", "1")
+    roles = tmp_path / "roles.toml"
+    roles.write_text("content_team = [", encoding="utf-8")
+    monkeypatch.setenv("SEARCH_ROLES", str(roles))
+    at = signed_in({"email": "lead@harbourside.example"})
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("app_pages/coverage.py")
+    assert any("cannot be read" in w.value for w in at.sidebar.warning)
+
+
+def test_a_client_clearing_the_cache_does_not_unload_the_index() -> None:
+    """Streamlit's "clear cache" message (any client can send it) clears st.cache_data
+    and st.cache_resource for every session: the model and index are not in them."""
+    at = open_app(q="how long does the walking group last")
+    served = state.served()  # the app's own, for its index and settings
+    assert served.opened == 1
+    st.cache_data.clear()
+    st.cache_resource.clear()  # what AppSession._handle_clear_cache_request does
+    again = open_app(q="how long does the walking group last")
+    assert served.opened == 1
+    assert again.code[0].value == at.code[0].value
 
 
 def test_crafted_links_never_reach_files_outside_the_index() -> None:
