@@ -234,7 +234,7 @@ def _html_to_markdown(html: str) -> tuple[str | None, str]:
 def _pdf_blocks(path: Path, data: bytes, settings: Settings) -> tuple[str | None, list[Block]]:
     if not data.lstrip().startswith(b"%PDF"):
         raise LoadError("pdf-broken", "the file is not a PDF (no %PDF header)")
-    result = _run_pdf_worker(path, settings)
+    result = _run_pdf_worker(data, settings)
     if "error" in result:
         raise LoadError(result["error"], result["message"])
     pages: list[list[list[Any]]] = result["pages"]
@@ -244,17 +244,18 @@ def _pdf_blocks(path: Path, data: bytes, settings: Settings) -> tuple[str | None
     return result.get("title"), pdf_lines_to_blocks(pages)
 
 
-def _run_pdf_worker(path: Path, settings: Settings) -> dict[str, Any]:
+def _run_pdf_worker(data: bytes, settings: Settings) -> dict[str, Any]:
+    """Parse ``data`` (the bytes that were fingerprinted, never the path again)."""
     memory = settings.pdf_memory_bytes
 
     def limit_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
-    command = [sys.executable, "-m", "search.pdf_worker", str(path), str(settings.pdf_max_pages)]
+    command = [sys.executable, "-m", "search.pdf_worker", str(settings.pdf_max_pages)]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     try:
         completed = subprocess.run(
-            command, capture_output=True, text=True, timeout=settings.pdf_timeout_seconds,
+            command, input=data, capture_output=True, timeout=settings.pdf_timeout_seconds,
             preexec_fn=limit_memory, env=env, check=False,
         )
     except subprocess.TimeoutExpired:
@@ -263,7 +264,7 @@ def _run_pdf_worker(path: Path, settings: Settings) -> dict[str, Any]:
     if completed.returncode != 0 or not completed.stdout:
         raise LoadError("pdf-broken", "the PDF parser stopped (out of memory or crashed): "
                         f"exit status {completed.returncode}")
-    result: dict[str, Any] = json.loads(completed.stdout)
+    result: dict[str, Any] = json.loads(completed.stdout.decode("utf-8"))
     return result
 
 

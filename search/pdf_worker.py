@@ -1,8 +1,10 @@
 """PDF → lines with font sizes, run in a child process under a time and memory limit.
 
 pypdf raises many exception types on hostile files and can hang or balloon on a
-compression bomb, so ``loaders`` runs this module as ``python -m search.pdf_worker PATH
-MAX_PAGES`` and kills it past its limits. It prints one JSON object on stdout:
+compression bomb, so ``loaders`` runs this module as ``python -m search.pdf_worker
+MAX_PAGES`` and kills it past its limits. It reads the PDF's bytes on stdin, the very bytes
+the ingest fingerprinted: a file replaced meanwhile cannot be stored with one version's
+fingerprint and the other's text. It prints one JSON object on stdout:
 ``{"title": str|null, "pages": [[[text, size, bold, y], ...], ...]}`` or
 ``{"error": reason, "message": str}``.
 """
@@ -42,11 +44,13 @@ def _page_lines(page: Any) -> list[Line]:
     return lines
 
 
-def extract(path: str, max_pages: int) -> dict[str, Any]:
+def extract(data: bytes, max_pages: int) -> dict[str, Any]:
+    import io
+
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError
 
-    reader = PdfReader(path)
+    reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted:
         try:
             reader.decrypt("")
@@ -67,9 +71,9 @@ def extract(path: str, max_pages: int) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    path, max_pages = argv[0], int(argv[1])
+    max_pages = int(argv[0])
     try:
-        result = extract(path, max_pages)
+        result = extract(sys.stdin.buffer.read(), max_pages)
     except RecursionError:
         result = {"error": "pdf-broken", "message": "the PDF's objects nest too deeply"}
     except Exception as error:  # pypdf's failure modes are many; all mean "unreadable"

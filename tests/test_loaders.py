@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from search import LoadError, Settings, load_document
 from search.structure import looks_like_heading
 
-from .conftest import DATA
+from .conftest import DATA, ROOT
 
 GOOD, BAD = DATA / "good", DATA / "bad"
 
@@ -130,6 +131,21 @@ def test_pdf_keeps_headings_and_the_page_of_every_section() -> None:
     }
     assert len(document.page_starts) == 2
     assert "Example Clinic leaflet" not in document.text  # running footer dropped
+
+
+def test_a_pdf_replaced_mid_ingest_is_parsed_from_the_bytes_fingerprinted(
+        tmp_path: Path) -> None:
+    """The ingest reads a file once, fingerprints those bytes, and the PDF parser parses
+    them: not the path, which may hold a newer version by then."""
+    read = (DATA / "good" / "nature-therapy.pdf").read_bytes()
+    path = tmp_path / "nature-therapy.pdf"
+    shutil.copy(ROOT / "corpus" / "medication-review.pdf", path)  # replaced meanwhile
+    document = load_document(path, "nature-therapy.pdf", Settings(), data=read)
+    expected = load_document(DATA / "good" / "nature-therapy.pdf", "nature-therapy.pdf",
+                             Settings())
+    assert document.fingerprint == expected.fingerprint
+    assert document.text == expected.text
+    assert "medication" not in document.text.lower()
 
 
 def test_legacy_encodings_are_decoded() -> None:
