@@ -30,7 +30,13 @@ from search.embedding import (
 )
 from search.errors import IndexCorruptError, IndexError_, IndexWriteError, LoadError
 from search.failpoints import pause_point
-from search.loaders import SUFFIX_FORMATS, load_document, read_file
+from search.loaders import (
+    SUFFIX_FORMATS,
+    UNSUPPORTED_REASONS,
+    load_document,
+    read_file,
+    unsupported_reason,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -102,9 +108,8 @@ def discover(
                 if not _utf8(source):
                     failures.append(_bad_name(source))
                 elif file.suffix.lower() not in SUFFIX_FORMATS:
-                    failures.append(Failure(source, "unsupported-type", (
-                        f"'{file.suffix}' files are not supported; save it as one of "
-                        f"{', '.join(sorted(SUFFIX_FORMATS))}")))
+                    failures.append(Failure(source, "unsupported-type",
+                                            unsupported_reason(file.suffix)))
                 elif not _inside(file, root):
                     # A link to /proc/self/status or ~/.ssh would be served to every user.
                     failures.append(Failure(source, "link-outside-folder", (
@@ -123,8 +128,7 @@ def discover(
 
 #: Documents a content team may keep beside its pages that cannot be read yet: reported
 #: as unsupported, not skipped without a word (other files, such as images, are skipped).
-OFFICE_SUFFIXES = frozenset({".docx", ".docm", ".doc", ".dotx", ".pptx", ".ppt", ".xlsx",
-                             ".xls", ".odt", ".ods", ".odp", ".rtf", ".pages"})
+OFFICE_SUFFIXES = frozenset(UNSUPPORTED_REASONS)
 
 
 def _walk(root: Path) -> Iterator[Path]:

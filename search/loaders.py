@@ -23,11 +23,37 @@ from search.config import Settings
 from search.documents import Document, file_fingerprint
 from search.errors import LoadError
 from search.structure import Block, build_document, looks_like_heading, text_blocks
+from search.word import docx_blocks
 
 SUFFIX_FORMATS = {
     ".md": "md", ".markdown": "md", ".txt": "txt", ".text": "txt",
-    ".html": "html", ".htm": "html", ".pdf": "pdf",
+    ".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx",
 }
+#: Office formats that are found and reported, never read, with what to do instead.
+UNSUPPORTED_REASONS = {
+    ".docm": "a Word file with macros: save it as .docx without macros",
+    ".dotx": "a Word template: save the page itself as .docx",
+    ".doc": "the old binary Word format: open it in Word and save it as .docx",
+    ".rtf": "Rich Text: save it as .docx",
+    ".odt": "OpenDocument text: save it as .docx",
+    ".pages": "an Apple Pages file: export it as .docx",
+    ".pptx": "slides are not pages: put the content in a .docx, .md or .html page",
+    ".ppt": "slides are not pages: put the content in a .docx, .md or .html page",
+    ".odp": "slides are not pages: put the content in a .docx, .md or .html page",
+    ".xlsx": "a spreadsheet is not a page: put the content in a .docx, .md or .html page",
+    ".xls": "a spreadsheet is not a page: put the content in a .docx, .md or .html page",
+    ".ods": "a spreadsheet is not a page: put the content in a .docx, .md or .html page",
+}
+
+
+def unsupported_reason(suffix: str) -> str:
+    """Why a file of this suffix is not read, and what to save it as."""
+    suffix = suffix.lower()
+    formats = ", ".join(sorted(SUFFIX_FORMATS))
+    if suffix in UNSUPPORTED_REASONS:
+        return f"'{suffix}' files are not read ({UNSUPPORTED_REASONS[suffix]}); the formats " \
+               f"read are {formats}"
+    return f"'{suffix}' files are not supported; save it as one of {formats}"
 
 
 def load_document(path: Path, source: str, settings: Settings,
@@ -38,8 +64,7 @@ def load_document(path: Path, source: str, settings: Settings,
     """
     format = SUFFIX_FORMATS.get(path.suffix.lower())
     if format is None:
-        raise LoadError("unsupported-type", f"'{path.suffix}' files are not supported; "
-                        f"use one of {', '.join(sorted(SUFFIX_FORMATS))}")
+        raise LoadError("unsupported-type", unsupported_reason(path.suffix))
     if data is None:
         data = read_file(path, settings.max_file_bytes)
     common: dict[str, Any] = {
@@ -48,6 +73,9 @@ def load_document(path: Path, source: str, settings: Settings,
     }
     if format == "pdf":
         title, blocks = _pdf_blocks(path, data, settings)
+        document = build_document(blocks, title=title, **common)
+    elif format == "docx":
+        title, blocks = docx_blocks(data)
         document = build_document(blocks, title=title, **common)
     elif format == "html":
         title, markdown = _html_to_markdown(decode_text(data))

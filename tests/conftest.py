@@ -91,7 +91,7 @@ def app_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # ty
 
 @pytest.fixture(scope="session")
 def shipped_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
-    """The whole shipped corpus (45 pages), built once per session. Read-only for tests."""
+    """The whole shipped corpus (48 pages), built once per session. Read-only for tests."""
     from search import Settings, build_index
 
     root = tmp_path_factory.mktemp("shipped")

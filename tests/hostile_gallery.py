@@ -39,6 +39,14 @@ EXPECTED: dict[str, tuple[str, str | None]] = {
     "locked.md": ("a file with no read permission", "unreadable"),
     "copy-a.md": ("a page", None),
     "copy-b.md": ("the same page under a second name", "duplicate"),
+    "zip-bomb.docx": ("a Word zip bomb: 300 KB unpacking to 300 MB of XML", "docx-too-large"),
+    "not-a-zip.docx": ("plain text saved with a .docx name", "docx-broken"),
+    "encrypted.docx": ("a password-protected Word file (an OLE container)", "docx-encrypted"),
+    "macros.docm": ("a macro-enabled Word file", "unsupported-type"),
+    "macros.docx": ("a .docx carrying a vbaProject.bin", "docx-macros"),
+    "big-image.docx": ("a Word page with a 12 MB embedded image", None),
+    "no-text.docx": ("a Word file with no text", "no-text"),
+    "truncated.docx": ("a Word file cut off at half its bytes", "docx-broken"),
 }
 
 #: The settings the gallery is ingested with: short PDF limits keep the test quick.
@@ -91,6 +99,58 @@ def build_gallery(folder: Path) -> None:
     page = "# Mindful walking\n\nA gentle group walk with breathing exercises each week.\n"
     (folder / "copy-a.md").write_text(page)
     (folder / "copy-b.md").write_text(page)
+    _word_gallery(folder)
+
+
+def _word_gallery(folder: Path) -> None:
+    good = _docx("Garden therapy", "Gardening in a small group, once a week.")
+    (folder / "zip-bomb.docx").write_bytes(_with_parts(good, {
+        "word/document.xml": b"<w:document>" + b" " * 300_000_000 + b"</w:document>"}))
+    (folder / "not-a-zip.docx").write_text("Just some text, not a Word file.\n")
+    # Word stores a password-protected file as an OLE compound file holding an
+    # "EncryptedPackage" stream; these are the bytes that tell it apart.
+    (folder / "encrypted.docx").write_bytes(
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
+        + "EncryptedPackage".encode("utf-16-le") + os.urandom(4096))
+    (folder / "macros.docm").write_bytes(_with_parts(good, {"word/vbaProject.bin": b"\x00" * 64}))
+    (folder / "macros.docx").write_bytes(_with_parts(good, {"word/vbaProject.bin": b"\x00" * 64}))
+    (folder / "big-image.docx").write_bytes(_with_parts(
+        _docx("Pottery group", "A weekly pottery group for people with low mood."),
+        {"word/media/photo.png": b"\x89PNG\r\n\x1a\n" + os.urandom(12_000_000)},
+        stored=True))
+    (folder / "no-text.docx").write_bytes(_docx(None, None))
+    (folder / "truncated.docx").write_bytes(good[: len(good) // 2])
+
+
+def _docx(title: str | None, body: str | None) -> bytes:
+    import io
+
+    import docx
+
+    document = docx.Document()
+    if title:
+        document.add_heading(title, level=1)
+    if body:
+        document.add_paragraph(body)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def _with_parts(data: bytes, parts: dict[str, bytes], stored: bool = False) -> bytes:
+    """``data`` (a .docx) with ``parts`` added or replaced."""
+    import io
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if info.filename not in parts:
+                target.writestr(info.filename, source.read(info.filename))
+        for name, blob in parts.items():
+            target.writestr(name, blob, zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
+    return out.getvalue()
 
 
 def expected_reason(name: str) -> str | None:

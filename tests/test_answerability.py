@@ -1,5 +1,5 @@
 """Answers on the shipped corpus, rule by rule, with the questions the call centre asks
-(issue 13's findings): the real bundled model and a real index of all 45 pages."""
+(issue 13's findings): the real bundled model and a real index of all 48 pages."""
 
 from __future__ import annotations
 
@@ -139,7 +139,7 @@ def test_a_long_pasted_message_is_read_whole(answerer: Answerer) -> None:
 def test_coverage_json_finds_every_planted_gap(shipped_index: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["coverage", "--index", str(shipped_index), "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
-    assert "Cost" in record["columns"] and len(record["rows"]) == 45
+    assert "Cost" in record["columns"] and len(record["rows"]) == 48
     for row in record["rows"]:
         assert set(row) == {"doc_id", "source", "title", "cells"}
         assert not row["cells"]["Cost"]["covered"], row["doc_id"]  # no page states a price
@@ -148,3 +148,21 @@ def test_coverage_json_finds_every_planted_gap(shipped_index: Path, capsys) -> N
             assert not cell["covered"] and cell["reason"].startswith("Our "), (row, label)
         for cell in row["cells"].values():
             assert 0 <= cell["confidence"] <= 1 and cell["reason"]
+
+
+@pytest.mark.parametrize(("question", "source", "fact"), [
+    ("how often does the hearing voices group meet", "hearing-voices-group.docx",
+     "every other Thursday"),
+    ("how many sessions is cognitive stimulation therapy", "cognitive-stimulation-therapy.docx",
+     "14 sessions"),
+    ("carers course - how many weeks?", "carers-support-programme.docx", "8 weekly sessions"),
+])
+def test_word_pages_answer_with_exact_spans(answerer: Answerer, question: str, source: str,
+                                            fact: str) -> None:
+    answer = answerer.ask(question)
+    assert answer.answered, answer.reason
+    assert fact in answer.answer
+    citation = answer.citations[0]
+    assert citation.source == source and citation.page is None
+    text = answerer.searcher.snapshot.documents[citation.doc_id].document.text
+    assert text[citation.start:citation.end] == citation.quote

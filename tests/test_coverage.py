@@ -18,9 +18,9 @@ def test_both_planted_inconsistencies_in_the_shipped_corpus_are_found() -> None:
     settings = Settings()
     texts = {}
     for path in sorted(CORPUS.iterdir()):
-        if path.suffix in (".md", ".html", ".pdf") and path.name != "README.md":
+        if path.suffix in (".md", ".html", ".pdf", ".docx") and path.name != "README.md":
             texts[path.name] = load_document(path, path.name, settings).text
-    assert len(texts) == 45
+    assert len(texts) == 48
     found = {(d.kind, d.topic): d for d in disagreements(texts)}
     assert set(found) == {("phone number", "central referrals line"),
                           ("waiting time", "first appointments offered")}

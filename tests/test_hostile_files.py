@@ -72,14 +72,19 @@ def test_a_link_out_of_the_content_folder_is_reported_not_read(tmp_path: Path) -
 def test_office_documents_in_a_folder_are_reported_as_unsupported(tmp_path: Path) -> None:
     from search.ingestion import discover
 
-    for name in ("cbt.docx", "deck.pptx", "rota.xlsx", "old.doc", "page.odt", "photo.png"):
+    for name in ("cbt.docx", "deck.pptx", "rota.xlsx", "old.doc", "page.odt", "macro.docm",
+                 "photo.png"):
         (tmp_path / name).write_bytes(b"PK\x03\x04")
     files, failures = discover([tmp_path], Settings())
-    assert files == []
-    assert {f.source: f.reason for f in failures} == {
-        n: "unsupported-type" for n in ("cbt.docx", "deck.pptx", "old.doc", "page.odt",
-                                        "rota.xlsx")}  # an image is not a page: skipped
-    assert all("save it as one of" in f.message for f in failures)
+    assert [f.source for f in files] == ["cbt.docx"]  # Word pages are read
+    messages = {f.source: f.message for f in failures if f.reason == "unsupported-type"}
+    assert set(messages) == {"deck.pptx", "old.doc", "page.odt", "rota.xlsx", "macro.docm"}
+    assert len(failures) == 5  # an image is not a page: skipped without a word
+    assert "save it as .docx" in messages["old.doc"]
+    assert "save it as .docx without macros" in messages["macro.docm"]
+    assert "slides are not pages" in messages["deck.pptx"]
+    assert "a spreadsheet is not a page" in messages["rota.xlsx"]
+    assert all("the formats read are" in m and ".docx" in m for m in messages.values())
 
 
 def test_a_file_name_that_is_not_utf8_is_reported_and_the_rest_go_in(tmp_path: Path) -> None:

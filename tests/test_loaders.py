@@ -176,11 +176,12 @@ def test_unreadable_files_fail_with_a_specific_reason(name: str, reason: str) ->
 
 
 def test_unsupported_suffix_and_size_limit(tmp_path: Path) -> None:
-    odd = tmp_path / "notes.docx"
+    odd = tmp_path / "notes.pptx"
     odd.write_bytes(b"PK")
     with pytest.raises(LoadError) as caught:
         load(odd)
     assert caught.value.reason == "unsupported-type"
+    assert "slides are not pages" in str(caught.value)
     big = tmp_path / "big.txt"
     big.write_text("Title\n\n" + "word " * 1000)
     with pytest.raises(LoadError) as caught:
@@ -193,3 +194,72 @@ def test_a_pdf_that_hangs_the_parser_is_stopped(tmp_path: Path) -> None:
     with pytest.raises(LoadError) as caught:
         load_document(GOOD / "nature-therapy.pdf", "nature-therapy.pdf", settings)
     assert caught.value.reason == "pdf-timeout"
+
+
+# --- Word pages -------------------------------------------------------------------------
+
+WORD_PAGES = sorted((ROOT / "corpus").glob("*.docx"))
+
+
+def test_the_shipped_word_pages_keep_headings_lists_and_tables() -> None:
+    assert len(WORD_PAGES) >= 3
+    carers = load(ROOT / "corpus" / "carers-support-programme.docx")
+    assert carers.format == "docx" and carers.title == "Carers support programme"
+    assert [s.heading for s in carers.sections][:2] == [
+        "What is the carers support programme?", "How does the carers support programme work?"]
+    # A table becomes one list item per row, cells joined.
+    assert "- 4 | Managing a crisis and making a crisis plan\n" in carers.text
+    cst = load(ROOT / "corpus" / "cognitive-stimulation-therapy.docx")
+    assert "- using opinions rather than facts\n- focusing on the person" in cst.text
+    assert "- Main themed activity | 25 minutes" in cst.text
+
+
+def test_a_custom_heading_style_with_an_outline_level_makes_sections() -> None:
+    """hearing-voices-group.docx uses a house style, not "Heading 2", for its sections."""
+    voices = load(ROOT / "corpus" / "hearing-voices-group.docx")
+    assert len(voices.sections) == 8
+    assert all(s.level == 2 for s in voices.sections)
+    assert voices.sections[4].heading == "How long does the hearing voices group run for?"
+
+
+@pytest.mark.parametrize("path", WORD_PAGES, ids=lambda p: p.name)
+def test_word_headers_footers_and_comments_never_reach_the_text(path: Path) -> None:
+    import zipfile
+
+    from lxml import etree
+
+    document = load(path)
+    with zipfile.ZipFile(path) as archive:
+        furniture = [" ".join("".join(p.itertext()).split())
+                     for name in archive.namelist()
+                     if name.startswith(("word/header", "word/footer", "word/comments"))
+                     for p in etree.fromstring(archive.read(name)).iter()
+                     if p.tag.endswith("}p")]
+    assert [f for f in furniture if f], "the page should carry a header, footer or comment"
+    for line in furniture:
+        if line:
+            assert line not in document.text
+    assert "0808 157 0999" not in document.text  # the footer's number
+
+
+@pytest.mark.parametrize("path", WORD_PAGES, ids=lambda p: p.name)
+def test_every_word_section_span_holds_its_own_text(path: Path) -> None:
+    document = load(path)
+    for section in document.sections:
+        assert document.text[section.heading_start:].startswith(section.heading)
+        body = document.text[section.start:section.end]
+        assert body and not body.startswith(section.heading)
+        assert "About this page" not in body
+
+
+def test_the_word_pages_are_made_reproducibly(tmp_path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_corpus_docx",
+                                                  ROOT / "tools" / "make_corpus_docx.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for source in sorted((ROOT / "tools" / "word_pages").glob("*.md")):
+        assert module.build(source) == (ROOT / "corpus" / f"{source.stem}.docx").read_bytes(), \
+            f"corpus/{source.stem}.docx is stale: run tools/make_corpus_docx.py"
