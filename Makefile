@@ -13,7 +13,7 @@ INGEST_FLAGS ?=
 # This machine keeps the CPU build of torch on disk; elsewhere pip uses PyPI as usual.
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 
-.PHONY: install run ingest test test-fast lint clean bench bench-full screenshots
+.PHONY: install run serve ingest test test-fast lint clean bench bench-full screenshots
 
 install: $(STAMP)
 
@@ -30,6 +30,12 @@ ingest: install
 
 run: ingest
 	$(BIN)/streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT) -- --index $(INDEX)
+
+# The HTTP API (README, "HTTP API"): localhost only unless ADDRESS is set; WORKERS=2 for two.
+API_PORT ?= 8000
+WORKERS ?= 1
+serve: ingest
+	$(BIN)/python -m search serve --index $(INDEX) --host $(ADDRESS) --port $(API_PORT) --workers $(WORKERS)
 
 test: install browser-deps
 	$(BIN)/python -m pytest

@@ -176,7 +176,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     shape = coverage.add_mutually_exclusive_group()
     shape.add_argument("--json", action="store_true", help="print JSON")
     shape.add_argument("--csv", action="store_true", help="print CSV")
+    from search import api_cli
+
+    api_cli.add_commands(commands)
     args = parser.parse_args(argv)
+    if args.command in ("serve", "keys"):
+        try:
+            return api_cli.run(args)
+        except SearchError as error:
+            return _fail(error, getattr(args, "json", False))
     if args.command in ("search", "ask"):
         if (args.query is None) == (args.queries is None):
             parser.error("give either a QUERY or --queries FILE.jsonl")

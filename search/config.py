@@ -194,6 +194,37 @@ class FeedbackSettings:
 
 
 @dataclass(frozen=True)
+class ApiSettings:
+    """The HTTP API (``python -m search serve``; README, "HTTP API")."""
+
+    #: The file of salted key hashes (``python -m search keys``); None: ``api_keys.json``
+    #: beside the index folder. No file, or no active key in it: every request needing a
+    #: key is refused (401), never let through.
+    keys_file: Path | None = None
+    #: Largest request body, in bytes, and longest question (issue 13's 20,000 characters).
+    max_body_bytes: int = 131_072
+    max_question_chars: int = 20_000
+    #: Requests a key may make per minute, per worker process, unless its record says
+    #: otherwise (``keys issue --rate``).
+    rate_per_minute: int = 120
+    #: Origins allowed to call the API from a browser; empty: CORS off.
+    cors_origins: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("max_body_bytes", "max_question_chars", "rate_per_minute"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if "*" in self.cors_origins:
+            raise ConfigError("CORS origins must be named (https://intranet.example), not "
+                              "'*': the API carries callers' questions")
+
+    def keys_file_for(self, index_dir: Path | str) -> Path:
+        if self.keys_file is not None:
+            return Path(self.keys_file)
+        return Path(index_dir).resolve().parent / "api_keys.json"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the pipeline can be tuned by; validated when built."""
 
@@ -241,6 +272,7 @@ class Settings:
     #: The content team's coverage matrix; the app's feedback database.
     coverage: CoverageSettings = field(default_factory=CoverageSettings)
     feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
 
     def __post_init__(self) -> None:
         if not self.model.strip():

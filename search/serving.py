@@ -46,8 +46,16 @@ class ServedIndex:
     def answerer(self) -> Answerer:
         """The answerer over the generation published now. Raises ``SearchError`` (with
         what to do) when the folder has no index or it cannot be opened."""
-        from search.index import read_manifest
+        from search.index import current_generation, read_manifest
 
+        # The pointer alone (25 µs) says whether the generation is one already open; only
+        # a new one has its manifest read and checked (0.3 ms on the shipped index).
+        pointer = current_generation(self.folder)
+        if pointer is not None:
+            with self._lock:
+                found = self._open.get(pointer.name)
+            if found is not None:
+                return found
         return self.answerer_for(read_manifest(self.folder).generation)
 
     def answerer_for(self, generation: str) -> Answerer:
