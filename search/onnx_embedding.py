@@ -167,6 +167,11 @@ class OnnxEmbedder:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # The pool's threads sleep between operators instead of spinning: spinning kept a
+        # second core busy for a question's whole ask (CPU 16.5 ms for 8.3 ms of wall
+        # time; without it 12 ms for 8.5 ms), which concurrent requests need; an ingest
+        # of the shipped corpus took the same time either way (bench/api_load.py, README).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         self._session = onnxruntime.InferenceSession(
             str(export / "model.onnx"), options, providers=["CPUExecutionProvider"])
