@@ -21,7 +21,7 @@ from search.errors import QueryError, SearchError
 def ingest_main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="ingest.py",
-        description="Load, chunk and embed documents (.md .txt .html .pdf) into a search "
+        description="Load, chunk and embed documents (.md .txt .html .pdf .docx) into a search "
         "index. Re-running is incremental: only changed files are embedded again.",
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to index")

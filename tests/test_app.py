@@ -335,3 +335,20 @@ def test_crafted_links_never_reach_files_outside_the_index() -> None:
         shown = " ".join(markdown_bodies(at) + [w.value for w in at.warning])
         assert "root:" not in shown
         assert any("not in the index" in w.value for w in at.warning)
+
+
+def test_a_word_page_answers_with_a_highlighted_citation_and_opens_at_it(
+        shipped_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEARCH_INDEX", str(shipped_index))
+    forget_served_indexes()
+    at = open_app(q="how often does the hearing voices group meet")
+    assert "every other Thursday" in at.code[0].value
+    links = [p for p in at.get("page_link")
+             if p.proto.page.endswith("treatments") or "treatments" in p.proto.page]
+    params = [dict(part.split("=", 1) for part in p.proto.query_string.split("&"))
+              for p in links if "hearing-voices-group.docx" in p.proto.query_string]
+    assert params, [p.proto.query_string for p in links]
+    opened = open_app("app_pages/treatments.py", **params[0])
+    assert opened.title[0].value == "Hearing voices group"
+    marked = [m.value for m in opened.markdown if "<mark>" in m.value]
+    assert marked and "every other Thursday" in marked[0].split("<mark>")[1].split("</mark>")[0]
