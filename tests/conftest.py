@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
 
 DATA = Path(__file__).resolve().parent / "data"
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The model's ONNX export (search.embedding.default_model_cache) goes to a folder of
+    this test session's, made once per session, never to ~/.cache: no test depends on what
+    an earlier run left there. Set before any test, so subprocesses inherit it too."""
+    if not os.environ.get("SEARCH_TEST_CACHE"):  # unless a parent test run set one
+        folder = tempfile.mkdtemp(prefix="search-tests-cache-")
+        os.environ["XDG_CACHE_HOME"] = os.environ["SEARCH_TEST_CACHE"] = folder
+        _OWN_CACHE.append(folder)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for folder in _OWN_CACHE:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+_OWN_CACHE: list[str] = []
 
 
 @pytest.fixture(autouse=True)

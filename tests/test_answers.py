@@ -121,8 +121,22 @@ def test_one_hit_per_section_unless_asked(searcher: Searcher) -> None:
     hits = searcher.search("sleep therapy", 10)
     keys = [(h.chunk.doc_id, h.chunk.section) for h in hits]
     assert len(keys) == len(set(keys))
-    every = searcher.search("sleep therapy", 30, one_per_section=False)
-    assert len(every) >= len(hits)
+
+
+def test_several_passages_of_one_section_only_when_asked(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    facts = " ".join(f"Group walk number {n} visits the harbour path and the sleep garden."
+                     for n in range(60))
+    (corpus / "walks.md").write_text(f"# Walks\n\n## Where do the walks go?\n\n{facts}\n")
+    build_index([corpus], tmp_path / "index", embedder=embedder)
+    long_section = Searcher(open_index(tmp_path / "index"), embedder)
+    assert len(long_section.snapshot.chunks) >= 3  # the section spans several passages
+    one = long_section.search("harbour path walks", 10)
+    assert len(one) == 1
+    every = long_section.search("harbour path walks", 10, one_per_section=False)
+    assert len(every) == len(long_section.snapshot.chunks)
+    assert {h.chunk.section for h in every} == {("Walks", "Where do the walks go?")}
 
 
 def test_section_filter(searcher: Searcher) -> None:

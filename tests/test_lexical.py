@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -275,34 +274,3 @@ def test_depth_larger_than_size(index: LexicalIndex) -> None:
 def test_mask_of_the_wrong_length_is_refused(index: LexicalIndex) -> None:
     with pytest.raises(ValueError, match="mask"):
         index.search("therapy", 5, mask=np.ones(3, dtype=bool))
-
-
-def test_build_time_at_scale() -> None:
-    """Prints (does not assert) what opening ~35k chunks of ~90 tokens costs."""
-    rng = np.random.default_rng(7)
-    vocabulary = tuple(f"term{i}" for i in range(60_000))
-    segments, rows = [], 35_000
-    for size in [5_000] * 7:
-        tokens = rng.zipf(1.2, size=size * 90) % len(vocabulary)
-        row = np.repeat(np.arange(size), 90)
-        keys, counts = np.unique(row * len(vocabulary) + tokens, return_counts=True)
-        offsets = np.zeros(size + 1, dtype=np.int64)
-        np.cumsum(np.bincount(keys // len(vocabulary), minlength=size), out=offsets[1:])
-        segments.append(TermCounts(vocabulary, offsets,
-                                   (keys % len(vocabulary)).astype(np.int32),
-                                   counts.astype(np.int32)))
-    start = time.perf_counter()
-    terms = TermCounts.concatenate(segments)
-    concatenated = time.perf_counter()
-    built = LexicalIndex(terms)
-    finished = time.perf_counter()
-    queries = ["term1 term17 term300", "term5 term5 term42 term999 term20000", "term3"]
-    built.search(queries[0], 100)
-    searched = time.perf_counter()
-    for query in queries * 10:
-        built.search(query, 100)
-    query_ms = (time.perf_counter() - searched) / 30 * 1000
-    assert built.size == rows
-    print(f"\n{rows} rows, {int(terms.counts.sum())} tokens, {len(terms.term_ids)} postings: "
-          f"concatenate {concatenated - start:.3f} s, build {finished - concatenated:.3f} s, "
-          f"query {query_ms:.2f} ms")
