@@ -81,8 +81,11 @@ MAX_REPLACED_SHARE = 0.3
 #: Past this many segments, all but the largest are merged into the next new one.
 MAX_SEGMENTS = 8
 
-#: What reading a damaged file can raise (np.load of an emptied .npy: EOFError).
-_RECOVERABLE = (OSError, ValueError, KeyError, TypeError, IndexError, RuntimeError, EOFError)
+#: What reading a damaged or vanished file can raise: I/O (OSError; FAISS's RuntimeError),
+#: a garbled record (ValueError, KeyError) and np.load of an emptied .npy (EOFError). Not
+#: TypeError or IndexError: every file is checked against its checksum before it is read,
+#: so those would be a bug in this code, and must not be reported as "rebuild the index".
+_RECOVERABLE = (OSError, ValueError, KeyError, RuntimeError, EOFError)
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,20 @@ def test_a_damaged_or_missing_segment_is_reported_with_a_rebuild_hint(tmp_path: 
         store.open_index(tmp_path)
 
 
+def test_a_bug_in_the_reader_is_not_reported_as_damage(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A TypeError while assembling an intact index is a bug: it must surface as one, not
+    as "damaged, rebuild it", which a rebuild would never fix."""
+    publish(tmp_path)
+
+    def broken(record: dict[str, Any]) -> Chunk:
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(store, "_chunk_from_json", broken)
+    with pytest.raises(TypeError, match="a bug"):
+        store.open_index(tmp_path)
+
+
 def test_an_emptied_array_or_a_garbled_pointer_is_damage_not_a_traceback(tmp_path: Path) -> None:
     publish(tmp_path)
     segment = tmp_path / store.SEGMENTS / store.read_manifest(tmp_path).segments[0]
