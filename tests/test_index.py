@@ -18,6 +18,7 @@ from search.errors import (
     IndexMismatchError,
     IndexNotFoundError,
 )
+from search.index import reader
 
 DIMENSION = 4
 
@@ -151,7 +152,7 @@ def test_a_bug_in_the_reader_is_not_reported_as_damage(tmp_path: Path,
     def broken(record: dict[str, Any]) -> Chunk:
         raise TypeError("a bug")
 
-    monkeypatch.setattr(store, "_chunk_from_json", broken)
+    monkeypatch.setattr(reader, "chunk_from_json", broken)
     with pytest.raises(TypeError, match="a bug"):
         store.open_index(tmp_path)
 
