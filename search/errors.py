@@ -3,6 +3,7 @@
     SearchError                  base; its message always says what to do next
     ├── ConfigError              a setting breaks a rule (the message names the rule)
     ├── ModelNotAvailableError   the embedding model cannot be loaded offline
+    │   └── OnnxExportError      it cannot run on ONNX Runtime with torch's vectors
     ├── LoadError                one file cannot be read; ingest reports it and skips it
     ├── IndexError_              base of the index errors below
     │   ├── IndexNotFoundError   no published index in the folder
@@ -29,6 +30,10 @@ class ConfigError(SearchError):
 
 class ModelNotAvailableError(SearchError):
     """The requested embedding model cannot be loaded on this machine."""
+
+
+class OnnxExportError(ModelNotAvailableError):
+    """The model cannot be run by ONNX Runtime with the same vectors as torch."""
 
 
 class LoadError(SearchError):

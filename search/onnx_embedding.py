@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from search.config import DEFAULT_BATCH_SIZE
-from search.errors import ModelNotAvailableError
+from search.errors import OnnxExportError
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from search.embedding import ModelSource, SentenceTransformerEmbedder
+    from search.models import ModelSource
+    from search.torch_embedding import SentenceTransformerEmbedder
 
 #: The largest difference allowed between an ONNX vector and the torch one (unit vectors).
 TOLERANCE = 1e-4
@@ -40,10 +41,6 @@ _PROBES = (
     "x",
     " ".join(["Waiting times vary by area and by the type of therapy offered."] * 40),
 )
-
-
-class OnnxExportError(ModelNotAvailableError):
-    """The model cannot be run by ONNX Runtime with the same vectors as torch."""
 
 
 def export_folder(source: ModelSource, cache: Path) -> Path:
@@ -186,10 +183,10 @@ class OnnxEmbedder:
         progress: Callable[[int], None] | None = None,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Each text's vector, and for each of its character ``spans`` the mean of the
-        token states it covers (``search.embedding.pool_spans``), from the same pass."""
+        token states it covers (``search.models.pool_spans``), from the same pass."""
         import numpy as np
 
-        from search.embedding import pool_spans
+        from search.models import pool_spans
 
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         pooled: list[np.ndarray] = [np.zeros((0, self.dimension), np.float32)] * len(texts)

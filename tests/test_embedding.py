@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 from search.config import Settings
-from search.errors import ConfigError
-from search.onnx_embedding import OnnxExportError
+from search.errors import ConfigError, OnnxExportError
 
 TEXTS = ["How do I get referred for CBT?",
          "Schema therapy › How do I get referred?\nAsk your GP to refer you.",
