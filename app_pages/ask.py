@@ -13,11 +13,17 @@ import hashlib
 import streamlit as st
 
 from app_pages import display, state
-from search import SearchError
-from search.answer import NOT_COVERED, Answer, Answerer
-from search.documents import Chunk
-from search.feedback import USER_VERDICTS, FeedbackStore, Verdict
-from search.retrieval import Filters
+from search import (
+    NOT_COVERED,
+    USER_VERDICTS,
+    Answer,
+    Answerer,
+    Chunk,
+    FeedbackStore,
+    Filters,
+    SearchError,
+    Verdict,
+)
 
 #: Sidebar section filter → heading words it matches (any case; see Filters).
 SECTION_GROUPS: dict[str, tuple[str, ...]] = {

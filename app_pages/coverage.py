@@ -7,19 +7,19 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import display, state
-from search.answer import Answerer
-from search.config import CoverageSettings
-from search.coverage import (
+from search import (
     BAND_LABELS,
+    Answerer,
     Band,
+    ConfigError,
     CoverageMatrix,
+    CoverageSettings,
     Disagreement,
+    StoredDocument,
     band,
     coverage_matrix,
+    frame_csv,
 )
-from search.errors import ConfigError
-from search.index import StoredDocument
-from search.spreadsheet import frame_csv
 
 COLOURS: dict[Band, str] = {
     "good": "#b7e4c7", "fair": "#fff3bf", "weak": "#ffd8a8", "missing": "#ffc9c9",

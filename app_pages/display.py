@@ -15,8 +15,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from search.answer import Answer, Citation
-from search.documents import Document, Section
+from search import Answer, Citation, Document, Section
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"} | {
     char: f"&#{ord(char)};" for char in "\\`*_{}[]()#+-.!|~$:=\"'"

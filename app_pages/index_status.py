@@ -14,10 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import display, state
-from search import IndexLockedError, SearchError, build_index
-from search.answer import Answerer
-from search.index import Manifest
-from search.ingestion import IngestReport
+from search import Answerer, IndexLockedError, IngestReport, Manifest, SearchError, build_index
 
 _STAGES = {"load": "Reading files", "embed": "Embedding passages"}
 

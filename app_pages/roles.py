@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from search.errors import ConfigError
+from search import ConfigError
 
 STAFF = "staff"
 CONTENT_TEAM = "content team"

@@ -21,13 +21,19 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages.roles import RoleRules, load_role_rules
-from search import SearchError, Settings, read_manifest
-from search.answer import Answerer
-from search.config import FeedbackSettings
-from search.coverage import Disagreement, disagreements
-from search.feedback import FeedbackStore
-from search.index import Manifest
-from search.serving import ServedIndex, served_index
+from search import (
+    Answerer,
+    Disagreement,
+    FeedbackSettings,
+    FeedbackStore,
+    Manifest,
+    SearchError,
+    ServedIndex,
+    Settings,
+    disagreements,
+    read_manifest,
+    served_index,
+)
 
 
 def _arguments() -> argparse.Namespace:

@@ -10,8 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import display, state
-from search.documents import BREADCRUMB_SEPARATOR
-from search.index import StoredDocument
+from search import BREADCRUMB_SEPARATOR, StoredDocument
 
 _COLUMNS = 2
 

@@ -10,8 +10,18 @@
 Importing this package does not import torch; the model loads on first use.
 """
 
-from search.config import ChunkSettings, Settings
-from search.documents import Chunk, Document, Section
+from search.answer import NOT_COVERED, Answer, Answerer, Citation
+from search.config import ChunkSettings, CoverageSettings, FeedbackSettings, Settings
+from search.coverage import (
+    BAND_LABELS,
+    Band,
+    CoverageMatrix,
+    Disagreement,
+    band,
+    coverage_matrix,
+    disagreements,
+)
+from search.documents import BREADCRUMB_SEPARATOR, Chunk, Document, Section
 from search.errors import (
     ConfigError,
     IndexCorruptError,
@@ -24,17 +34,32 @@ from search.errors import (
     QueryError,
     SearchError,
 )
-from search.index import IndexSnapshot, open_index, read_manifest
+from search.feedback import USER_VERDICTS, FeedbackStore, Verdict
+from search.index import IndexSnapshot, Manifest, StoredDocument, open_index, read_manifest
 from search.ingestion import Failure, IngestReport, build_index
 from search.loaders import load_document
-from search.retrieval import Hit, Searcher, open_searcher
+from search.retrieval import Filters, Hit, Searcher, open_searcher
+from search.serving import ServedIndex, served_index
+from search.spreadsheet import frame_csv
 
 __all__ = [
+    "Answer",
+    "Answerer",
+    "BAND_LABELS",
+    "BREADCRUMB_SEPARATOR",
+    "Band",
     "Chunk",
     "ChunkSettings",
+    "Citation",
     "ConfigError",
+    "CoverageMatrix",
+    "CoverageSettings",
+    "Disagreement",
     "Document",
     "Failure",
+    "FeedbackSettings",
+    "FeedbackStore",
+    "Filters",
     "Hit",
     "IndexCorruptError",
     "IndexError_",
@@ -44,15 +69,26 @@ __all__ = [
     "IndexSnapshot",
     "IngestReport",
     "LoadError",
+    "Manifest",
     "ModelNotAvailableError",
+    "NOT_COVERED",
     "QueryError",
     "SearchError",
     "Searcher",
     "Section",
+    "ServedIndex",
     "Settings",
+    "StoredDocument",
+    "USER_VERDICTS",
+    "Verdict",
+    "band",
     "build_index",
+    "coverage_matrix",
+    "disagreements",
+    "frame_csv",
     "load_document",
     "open_index",
     "open_searcher",
     "read_manifest",
+    "served_index",
 ]
