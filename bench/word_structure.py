@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from search import Settings, load_document  # noqa: E402
-from search.loaders import _html_to_markdown, markdown_blocks  # noqa: E402
+from search.loaders.html import html_to_markdown  # noqa: E402
+from search.loaders.markdown import markdown_blocks  # noqa: E402
 from search.structure import build_document  # noqa: E402
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -64,7 +65,7 @@ def via_mammoth(path: Path) -> object:
 
     with path.open("rb") as file:
         html = mammoth.convert_to_html(file).value
-    title, markdown = _html_to_markdown(f"<html><body><main>{html}</main></body></html>")
+    title, markdown = html_to_markdown(f"<html><body><main>{html}</main></body></html>")
     return build_document(markdown_blocks(markdown), doc_id=path.name, source=path.name,
                           format="docx", fingerprint="", fallback_title=path.stem, title=title)
 

@@ -43,10 +43,12 @@ from search.serving import ServedIndex, served_index
 from search.spreadsheet import frame_csv
 
 __all__ = [
-    "Answer",
-    "Answerer",
     "BAND_LABELS",
     "BREADCRUMB_SEPARATOR",
+    "NOT_COVERED",
+    "USER_VERDICTS",
+    "Answer",
+    "Answerer",
     "Band",
     "Chunk",
     "ChunkSettings",
@@ -71,7 +73,6 @@ __all__ = [
     "LoadError",
     "Manifest",
     "ModelNotAvailableError",
-    "NOT_COVERED",
     "QueryError",
     "SearchError",
     "Searcher",
@@ -79,7 +80,6 @@ __all__ = [
     "ServedIndex",
     "Settings",
     "StoredDocument",
-    "USER_VERDICTS",
     "Verdict",
     "band",
     "build_index",

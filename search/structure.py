@@ -8,7 +8,6 @@ whatever the file format was.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -123,63 +122,3 @@ def _page_starts(blocks: list[Block], offsets: list[int]) -> tuple[int, ...]:
         while len(starts) < block.page:
             starts.append(offset)
     return tuple(starts)
-
-
-# --- Plain text: which lines are headings -------------------------------------------
-
-_ITEM = re.compile(r"^\s*(?:[-*•‣◦]|\d{1,2}[.)])\s+")
-_TERMINAL = (".", ":", ";", ",", "!", "…")
-
-
-def looks_like_heading(line: str) -> bool:
-    """A short standalone line that asks a question or carries no closing punctuation.
-
-    Catches "What is CBT?", "How to get referred", "Side effects"; not "Call us on:",
-    a phone number, or the last short line of a paragraph.
-    """
-    line = line.strip()
-    words = line.split()
-    if not line or len(line) > 90 or len(words) > 14:
-        return False
-    if not line[0].isupper() or _ITEM.match(line):
-        return False
-    letters = sum(ch.isalpha() for ch in line)
-    if letters < 0.6 * len(line.replace(" ", "")):
-        return False
-    return line.endswith("?") or not line.endswith(_TERMINAL)
-
-
-def text_blocks(text: str, page: int | None = None, *, first_is_title: bool = True) -> list[Block]:
-    """Plain text → blocks: blank lines separate paragraphs; lone short lines are headings."""
-    blocks: list[Block] = []
-    for paragraph in re.split(r"\n\s*\n", text):
-        lines = [line.strip() for line in paragraph.splitlines() if line.strip()]
-        if not lines:
-            continue
-        if len(lines) == 1 and looks_like_heading(lines[0]):
-            level = 1 if first_is_title and not blocks else 2
-            blocks.append(Block("heading", lines[0], level, page))
-            continue
-        blocks.extend(_paragraph_blocks(lines, page))
-    return blocks
-
-
-def _paragraph_blocks(lines: list[str], page: int | None) -> list[Block]:
-    """Lines of one paragraph: bulleted lines are items, the rest joins into prose."""
-    blocks: list[Block] = []
-    prose: list[str] = []
-    for line in lines:
-        bullet = _ITEM.match(line)
-        if bullet:
-            if prose:
-                blocks.append(Block("paragraph", " ".join(prose), 0, page))
-                prose = []
-            blocks.append(Block("item", line[bullet.end():], 0, page))
-        elif blocks and blocks[-1].kind == "item" and not prose and line[:1].islower():
-            last = blocks[-1]
-            blocks[-1] = Block("item", f"{last.text} {line}", 0, page)
-        else:
-            prose.append(line)
-    if prose:
-        blocks.append(Block("paragraph", " ".join(prose), 0, page))
-    return blocks

@@ -4,7 +4,6 @@ directly or through others, counting the imports made inside functions too."""
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 from tests.conftest import ROOT
 
@@ -41,7 +40,7 @@ def test_no_import_cycles_in_the_package() -> None:
         state[module] = "open"
         for target in sorted(graph[module]):
             if state.get(target) == "open":
-                cycles.append(path[path.index(target):] + [target])
+                cycles.append([*path[path.index(target):], target])
             elif target not in state:
                 visit(target, [*path, target])
         state[module] = "done"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from search import LoadError, Settings, load_document
-from search.structure import looks_like_heading
+from search.loaders.text import looks_like_heading
 
 from .conftest import DATA, ROOT
 

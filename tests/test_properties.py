@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from search import ChunkSettings, QueryError, build_index, open_index
 from search.answer import Answerer
 from search.chunking import chunk_document
+from search.loaders.text import text_blocks
 from search.retrieval import Searcher
-from search.structure import build_document, text_blocks
+from search.structure import build_document
 
 from .conftest import DATA
 

@@ -1,7 +1,7 @@
 """PDF → lines with font sizes, run in a child process under a time and memory limit.
 
 pypdf raises many exception types on hostile files and can hang or balloon on a
-compression bomb, so ``loaders`` runs this module as ``python -m search.pdf_worker
+compression bomb, so ``loaders`` runs this module as ``python -m search.loaders.pdf_worker
 MAX_PAGES`` and kills it past its limits. It reads the PDF's bytes on stdin, the very bytes
 the ingest fingerprinted: a file replaced meanwhile cannot be stored with one version's
 fingerprint and the other's text. It prints one JSON object on stdout:
