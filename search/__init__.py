@@ -21,6 +21,7 @@ from search.coverage import (
     coverage_matrix,
     disagreements,
 )
+from search.discovery import Failure
 from search.documents import BREADCRUMB_SEPARATOR, Chunk, Document, Section
 from search.errors import (
     ConfigError,
@@ -36,7 +37,7 @@ from search.errors import (
 )
 from search.feedback import USER_VERDICTS, FeedbackStore, Verdict
 from search.index import IndexSnapshot, Manifest, StoredDocument, open_index, read_manifest
-from search.ingestion import Failure, IngestReport, build_index
+from search.ingestion import IngestReport, build_index
 from search.loaders import load_document
 from search.retrieval import Filters, Hit, Searcher, open_searcher
 from search.serving import ServedIndex, served_index

@@ -52,7 +52,7 @@ def test_ingesting_the_gallery_beside_good_pages(gallery: Path, tmp_path: Path, 
 
 
 def test_a_link_out_of_the_content_folder_is_reported_not_read(tmp_path: Path) -> None:
-    from search.ingestion import discover
+    from search.discovery import discover
 
     outside = tmp_path / "secret.txt"
     outside.write_text("the server's private notes\n")
@@ -70,7 +70,7 @@ def test_a_link_out_of_the_content_folder_is_reported_not_read(tmp_path: Path) -
 
 
 def test_office_documents_in_a_folder_are_reported_as_unsupported(tmp_path: Path) -> None:
-    from search.ingestion import discover
+    from search.discovery import discover
 
     for name in ("cbt.docx", "deck.pptx", "rota.xlsx", "old.doc", "page.odt", "macro.docm",
                  "photo.png"):
@@ -90,7 +90,7 @@ def test_office_documents_in_a_folder_are_reported_as_unsupported(tmp_path: Path
 def test_a_file_name_that_is_not_utf8_is_reported_and_the_rest_go_in(tmp_path: Path) -> None:
     import os
 
-    from search.ingestion import discover
+    from search.discovery import discover
 
     (tmp_path / "page.md").write_text("# Page\n\nText.\n")
     with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.md"), "wb") as handle:
