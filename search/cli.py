@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from search.config import BACKENDS, DEFAULT_MODEL, Settings
 from search.errors import QueryError, SearchError
+from search.evaluation_cli import calibrate_command, coverage_command, evaluate_command
+from search.printing import print_answer, print_hits
+from search.query_files import read_queries
 
 
 def ingest_main(argv: Sequence[str] | None = None) -> int:
@@ -220,11 +222,11 @@ def _run(args: argparse.Namespace) -> int:
     settings = Settings(backend=args.backend)
     searcher = open_searcher(args.index, settings, model=args.model)
     if args.command == "eval":
-        return _evaluate(searcher, Answerer(searcher, settings.answer), args)
+        return evaluate_command(searcher, Answerer(searcher, settings.answer), args)
     if args.command == "calibrate":
-        return _calibrate(Answerer(searcher, settings.answer), args)
+        return calibrate_command(Answerer(searcher, settings.answer), args)
     if args.command == "coverage":
-        return _coverage(Answerer(searcher, settings.answer), settings, args)
+        return coverage_command(Answerer(searcher, settings.answer), settings, args)
     filters = Filters(frozenset(args.doc), tuple(args.section))
     run_one: Callable[[str], dict[str, Any]]
     if args.command == "search":
@@ -245,9 +247,9 @@ def _run(args: argparse.Namespace) -> int:
         key = "query" if args.command == "search" else "question"
         print(json.dumps({key: args.query, **record}, ensure_ascii=False))
     elif args.command == "search":
-        _print_hits(record["results"])
+        print_hits(record["results"])
     else:
-        _print_answer(record)
+        print_answer(record)
     return 0
 
 
@@ -256,7 +258,7 @@ def _batch(run_one: Callable[[str], dict[str, Any]], queries: Path, command: str
     status = 0
     empty: dict[str, Any] = {"results": []} if command == "search" else {
         "answered": False, "answer": "", "passages": []}
-    for number, qid, text, problem in _read_queries(queries):
+    for number, qid, text, problem in read_queries(queries):
         record: dict[str, Any] = {"qid": qid}
         try:
             if problem:
@@ -267,188 +269,6 @@ def _batch(run_one: Callable[[str], dict[str, Any]], queries: Path, command: str
             status = 2
         print(json.dumps(record, ensure_ascii=False, allow_nan=False), flush=True)
     return status
-
-
-def _print_hits(results: Sequence[dict[str, Any]]) -> None:
-    if not results:
-        print("No passages found.")
-    for r in results:
-        page = f", page {r['page']}" if r["page"] else ""
-        print(f"{r['rank']}. [{r['score']:.3f}] {r['section']}  ({r['source']}{page}, "
-              f"chars {r['start']}-{r['end']})")
-        print(f"   {r['text'][:300]}{'…' if len(r['text']) > 300 else ''}\n")
-
-
-def _print_answer(record: dict[str, Any]) -> None:
-    safety = record["safety"]
-    if safety["crisis"]:
-        print(f"!! CRISIS LANGUAGE ({', '.join(safety['categories'])}): {safety['guidance']}\n")
-    label = " (approved answer)" if record["approved"] else ""
-    print(f"{record['answer']}{label}\n")
-    for c in record["citations"]:
-        page = f", page {c['page']}" if c["page"] else ""
-        print(f"[{c['n']}] {c['section']} ({c['source']}{page}, chars {c['start']}-{c['end']})")
-    if not record["answered"]:
-        print("Nearest passages (they do not answer the question):")
-        _print_hits(record["passages"])
-    print(f"\nconfidence {record['confidence']:.3f}")
-
-
-def _evaluate(searcher: Any, answerer: Any, args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
-    from search.evaluation import evaluate, load_questions
-
-    questions = load_questions(args.questions, args.split)
-    if not questions:
-        raise QueryError(f"no questions in {args.questions}"
-                         + (f" with split {args.split!r}" if args.split else ""))
-    modes = ("dense", "lexical", "hybrid") if args.mode == "all" else (
-        args.mode or searcher.settings.mode,)
-    reports = [evaluate(searcher, questions, mode, None if args.no_answers else answerer)
-               for mode in modes]
-    if args.json:
-        print(json.dumps({"questions": str(args.questions), "split": args.split,
-                          "modes": [asdict(r) for r in reports]}, indent=2))
-        return 0
-    print(f"{args.questions} ({args.split or 'all splits'}): {reports[0].questions} "
-          "answerable questions with an expected document")
-    print(f"{'':<24}" + "".join(f"{r.mode:>18}" for r in reports))
-    for label, cell in _EVAL_ROWS:
-        print(f"{label:<24}" + "".join(f"{cell(r):>18}" for r in reports))
-    return 0
-
-
-def _hits(values: dict[int, float]) -> str:
-    return "/".join(f"{values[k]:.2f}" for k in (1, 3, 10))
-
-
-def _percent(value: float | None, count: int | None = None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.1%}" + (f" of {count}" if count else "")
-
-
-def _latency(values: dict[str, float]) -> str:
-    return f"{values['p50']}/{values['p95']}" if values else "-"
-
-
-_EVAL_ROWS: list[tuple[str, Callable[[Any], str]]] = [
-    ("doc hit@1/3/10", lambda r: _hits(r.doc_hits)),
-    ("doc MRR@10", lambda r: f"{r.doc_mrr:.3f}"),
-    ("section hit@1/3/10", lambda r: _hits(r.section_hits)),
-    ("section MRR@10", lambda r: f"{r.section_mrr:.3f}"),
-    ("facts in answer", lambda r: _percent(r.facts, r.facts_questions)),
-    ("answered (answerable)", lambda r: _percent(r.answered_when_answerable)),
-    ("refusal precision", lambda r: _percent(r.refusal_precision)),
-    ("refusal recall", lambda r: _percent(r.refusal_recall)),
-    ("search p50/p95 ms", lambda r: _latency(r.search_ms)),
-    ("ask p50/p95 ms", lambda r: _latency(r.ask_ms)),
-]
-
-
-def _calibrate(answerer: Any, args: argparse.Namespace) -> int:
-    from search.evaluation import calibrate, load_questions
-
-    split = None if args.split == "all" else args.split
-    questions = [q for path in args.questions for q in load_questions(path, split)]
-    if not questions:
-        raise QueryError(f"no questions of split {args.split!r} in the files given")
-    result = calibrate(answerer, questions)
-    if args.write:
-        args.write.write_text(json.dumps(result["model"], indent=1) + "\n", encoding="utf-8")
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return 0
-    model = result["model"]
-    print(f"Answerability fitted on {result['fitted']} of {result['questions']} questions "
-          f"({args.split}; the rest were refused by a rule first): answers "
-          f"{result['answered_when_answerable']:.1%} of {result['answerable']} answerable, "
-          f"refuses {result['refused_when_unanswerable']:.1%} of {result['unanswerable']} "
-          "unanswerable")
-    print("weights: " + ", ".join(f"{k} {v:+.3f}" for k, v in model["weights"].items())
-          + f", bias {model['bias']:+.3f}")
-    print(f"Written to {args.write}." if args.write else
-          "Add --write to serve it (search/data/answerability.json).")
-    return 0
-
-
-def _coverage(answerer: Any, settings: Settings, args: argparse.Namespace) -> int:
-    from search.coverage import coverage_matrix
-    from search.spreadsheet import csv_text
-
-    documents = answerer.searcher.snapshot.documents
-    doc_ids = sorted(documents, key=lambda d: documents[d].document.title.lower())
-    matrix = coverage_matrix(answerer, doc_ids, settings.coverage.questions)
-    record = matrix.as_dict(documents)
-    if args.json:
-        print(json.dumps(record, indent=1, ensure_ascii=False))
-    elif args.csv:
-        sys.stdout.write(csv_text([
-            ["doc_id", "source", "title", *record["columns"]],
-            *([row["doc_id"], row["source"], row["title"],
-               *("covered" if row["cells"][c]["covered"] else "not covered"
-                 for c in record["columns"])] for row in record["rows"])]))
-    else:
-        for row in record["rows"]:
-            missing = [c for c in record["columns"] if not row["cells"][c]["covered"]]
-            print(f"{row['title']}: " + ("covers every standard question" if not missing
-                                         else "not covered: " + "; ".join(
-                                             f"{c} ({row['cells'][c]['reason']})"
-                                             for c in missing)))
-    return 0
-
-
-def _read_queries(path: Path) -> Iterator[tuple[int, Any, str, str]]:
-    """(line number, qid, text, problem) for each non-blank line of a JSON-lines file; a
-    line that cannot be asked has its problem said, and the lines after it still run."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise QueryError(f"cannot read {path}: {error.strerror or error}") from error
-    seen: dict[Any, int] = {}
-    for number, raw in enumerate(data.split(b"\n"), start=1):
-        if number == 1:
-            raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            yield number, number, "", ("is not UTF-8 text; save the file as UTF-8 (it may be "
-                                       "Latin-1 or Windows-1252)")
-            continue
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line, parse_constant=_no_constant)
-        except RecursionError:
-            yield number, number, "", "is nested too deeply to read"
-            continue
-        except ValueError as error:
-            yield number, number, "", f"is not valid JSON ({error})"
-            continue
-        if not isinstance(item, dict):
-            yield number, number, "", 'is not a JSON object like {"qid": "q1", "text": "..."}'
-            continue
-        qid = item.get("qid", number)
-        if isinstance(qid, bool) or not isinstance(qid, (str, int, float)) or (
-                isinstance(qid, float) and not math.isfinite(qid)):
-            yield number, number, "", "has a qid that is not a string or a finite number"
-            continue
-        if qid in seen:
-            yield number, qid, "", f"repeats the qid {qid!r} of line {seen[qid]}"
-            continue
-        seen[qid] = number
-        text = item.get("text")
-        if not isinstance(text, str):
-            problem = ('has no "text"' if "text" not in item else
-                       f'has a "text" that is {json.dumps(text)[:20]}, not a string')
-            yield number, qid, "", problem
-            continue
-        yield number, qid, text, ""
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def _fail(error: SearchError, as_json: bool) -> int:
