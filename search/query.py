@@ -5,23 +5,22 @@ A Query holds the cleaned text (for a long pasted message, its question-bearing 
 the model's window), its language, the treatments it names, the intent on the
 treatment-page template (what it is, how long, side effects, referral...) and the type of
 answer asked for (a phone number, a waiting time, a price...). Intents and answer types
-come from ``data/questions.toml``, which the content team edits.
+come from ``data/questions.toml`` (``search.question_rules``), which the content team edits.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from search.errors import ConfigError, QueryError
+from search.errors import QueryError
+from search.question_rules import (
+    QuestionRules,
+)
 from search.vocabulary import Expansion, Vocabulary
-
-DEFAULT_QUESTION_RULES = Path(__file__).resolve().parent / "data" / "questions.toml"
 
 #: Longest message accepted, in characters: a pasted e-mail or chat transcript.
 MAX_MESSAGE_CHARS = 20_000
@@ -38,62 +37,6 @@ LANGUAGE_SURE = 0.5
 #: be about the service as a whole: "main line open sun?" has one, "central referals line
 #: no. + is it open sat?" two; a caller describing a situation has a dozen or more.
 SERVICE_TOPIC_WORDS = 4
-
-
-@dataclass(frozen=True)
-class Intent:
-    name: str
-    label: str
-    asks: tuple[re.Pattern[str], ...]
-    headings: tuple[re.Pattern[str], ...]
-    #: Asked without naming a treatment, it is about the service as a whole.
-    service: bool = False
-
-    def heads(self, heading: str) -> bool:
-        """Whether a section with this heading answers the intent."""
-        return any(p.search(heading) for p in self.headings)
-
-
-@dataclass(frozen=True)
-class AnswerType:
-    name: str
-    label: str
-    asks: tuple[re.Pattern[str], ...]
-    values: tuple[re.Pattern[str], ...]
-    intent: str | None = None
-
-    def found_in(self, text: str) -> bool:
-        """Whether ``text`` states a fact of this type."""
-        return any(p.search(text) for p in self.values)
-
-
-@dataclass(frozen=True)
-class QuestionRules:
-    intents: dict[str, Intent]
-    answer_types: dict[str, AnswerType]
-    boilerplate_headings: tuple[re.Pattern[str], ...]
-    boilerplate_sentences: tuple[re.Pattern[str], ...]
-    english_words: frozenset[str]
-    #: Titles of the pages a caller in crisis is pointed to for a number to ring.
-    crisis_titles: tuple[re.Pattern[str], ...] = ()
-    #: Words that ask without saying about what ("how", "wat", "etc").
-    fillers: frozenset[str] = frozenset()
-
-    @functools.cached_property
-    def asking_words(self) -> re.Pattern[str]:
-        """Every intent's and answer type's ``asks`` in one pattern (one pass, not sixty)."""
-        rules: list[Intent | AnswerType] = [*self.intents.values(), *self.answer_types.values()]
-        return re.compile("|".join(f"(?:{p.pattern})" for rule in rules for p in rule.asks)
-                          or r"(?!)", re.IGNORECASE)
-
-    def crisis_page(self, title: str) -> bool:
-        return any(p.search(title) for p in self.crisis_titles)
-
-    def boilerplate(self, heading: str, sentence: str = "") -> bool:
-        """Page furniture ("About this page", sample-content notices): never quoted."""
-        return (any(p.search(heading.strip()) for p in self.boilerplate_headings)
-                or (bool(sentence) and any(p.search(sentence)
-                                          for p in self.boilerplate_sentences)))
 
 
 @dataclass(frozen=True)
@@ -307,41 +250,3 @@ def question_part(message: str, budget: int = MAX_QUERY_CHARS) -> tuple[str, boo
         used += size
     text = " ".join(sentences[i] for i in sorted(chosen))
     return text[:budget].rsplit(" ", 1)[0] if len(text) > budget else text, True
-
-
-def _patterns(items: Iterable[str], where: str) -> tuple[re.Pattern[str], ...]:
-    try:
-        return tuple(re.compile(p, re.IGNORECASE) for p in items)
-    except re.error as error:
-        raise ConfigError(f"{where}: {error}") from error
-
-
-@functools.cache
-def load_question_rules(path: Path = DEFAULT_QUESTION_RULES) -> QuestionRules:
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        intents = {name: Intent(name, str(entry.get("label", name)),
-                                _patterns(entry.get("asks", ()), f"{path}: intent {name}"),
-                                _patterns(entry.get("headings", ()), f"{path}: intent {name}"),
-                                bool(entry.get("service", False)))
-                   for name, entry in raw.get("intents", {}).items()}
-        types = {name: AnswerType(name, str(entry.get("label", name)),
-                                  _patterns(entry.get("asks", ()), f"{path}: type {name}"),
-                                  _patterns(entry.get("values", ()), f"{path}: type {name}"),
-                                  entry.get("intent"))
-                 for name, entry in raw.get("answer_types", {}).items()}
-        furniture = raw.get("boilerplate", {})
-        rules = QuestionRules(
-            intents, types, _patterns(furniture.get("headings", ()), f"{path}: boilerplate"),
-            _patterns(furniture.get("sentences", ()), f"{path}: boilerplate"),
-            frozenset(w.lower() for w in raw.get("english", {}).get("words", ())),
-            _patterns(raw.get("service", {}).get("crisis_titles", ()), f"{path}: service"),
-            frozenset(w.lower() for w in raw.get("asking", {}).get("fillers", ())))
-    except (OSError, AttributeError, TypeError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"The question rules file '{path}' cannot be used: {error}. Fix it "
-                          "(it is TOML; see the comments at its top)") from error
-    for answer_type in types.values():
-        if answer_type.intent is not None and answer_type.intent not in intents:
-            raise ConfigError(f"{path}: answer type {answer_type.name!r} names an unknown "
-                              f"intent {answer_type.intent!r}")
-    return rules

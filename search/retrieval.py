@@ -17,7 +17,8 @@ from search.config import RetrievalSettings, Settings
 from search.documents import Chunk
 from search.embedding import Embedder, load_embedder, resolve_model, set_threads
 from search.errors import QueryError
-from search.query import Analyser, Query, document_names, load_question_rules
+from search.query import Analyser, Query, document_names
+from search.question_rules import load_question_rules
 from search.vectors import search_vectors
 from search.vocabulary import load_vocabulary
 
@@ -47,7 +48,7 @@ class Hit:
 @dataclass(frozen=True)
 class Filters:
     """Restrict results to some documents and/or sections: heading text (any case) or
-    heading patterns (an intent's, ``search.query.Intent.headings``)."""
+    heading patterns (an intent's, ``search.question_rules.Intent.headings``)."""
 
     doc_ids: frozenset[str] = field(default_factory=frozenset)
     sections: tuple[str, ...] = ()

@@ -11,9 +11,9 @@ from search.query import (
     MAX_QUERY_CHARS,
     Analyser,
     document_names,
-    load_question_rules,
     question_part,
 )
+from search.question_rules import load_question_rules
 from search.vocabulary import load_vocabulary
 
 TITLES = [("cbt.md", "Cognitive behavioural therapy (CBT)"),
