@@ -108,7 +108,7 @@ def int8_quotes(answerer: Any, queries: list[str], answers: list[Any], work: Pat
     quantized = OnnxEmbedder(source, work, threads=2)
     fp32 = answerer.searcher.embedder
     fp32.embed_documents, original = quantized.embed_documents, fp32.embed_documents
-    answerer._sentence_vectors.clear()
+    answerer.quoting.sentence_vectors.clear()
     table, _, again = stages(answerer, queries)
     fp32.embed_documents = original
     same = sum(a.answer == b.answer for a, b in zip(answers, again, strict=True))
@@ -129,7 +129,7 @@ def main() -> None:
     answerer = Answerer(open_searcher(args.index))
     for warm in ["warm up", "how is it treated"]:
         answerer.ask(warm)
-    answerer._sentence_vectors.clear()
+    answerer.quoting.sentence_vectors.clear()
     table, sets, answers = stages(answerer, queries)
     counts = sorted(len(s) for s in sets)
     result: dict = {"stages": table, "sentences per ask": {
