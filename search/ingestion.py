@@ -1,4 +1,5 @@
-"""Paths → a published index generation: discover, load, chunk, embed, store.
+"""Paths → a published index generation: discover (``search.discovery``), load and chunk,
+embed (``search.ingest_embedding``), publish (``search.index``).
 
 Re-ingest is incremental: a document whose file fingerprint is unchanged stays where
 the index serves it from (nothing of it is read), a changed document keeps the vector of
@@ -20,26 +21,17 @@ from search.chunking import TokenCounter, chunk_document, quotable_sentences
 from search.config import Settings
 from search.discovery import Failure, SourceFile, discover
 from search.documents import file_fingerprint
-from search.embedding import (
-    Embedder,
-    SpanEmbedder,
-    load_embedder,
-    load_token_counter,
-    resolve_model,
-)
+from search.embedding import Embedder, load_token_counter, resolve_model
 from search.errors import IndexCorruptError, IndexError_, IndexWriteError, LoadError
 from search.failpoints import pause_point
-from search.loaders import (
-    load_document,
-    read_file,
-)
+from search.ingest_embedding import EmbeddingJob, embed_new_documents
+from search.loaders import load_document, read_file
 
 if TYPE_CHECKING:
     import numpy as np
 
 #: Called with (stage, done, total) as work advances; stage is "load" or "embed".
 Progress = Callable[[str, int, int], None]
-
 
 
 @dataclass
@@ -295,111 +287,13 @@ class _Plan:
         return self._counter
 
     def embed(self, embedder: Embedder | None) -> tuple[np.ndarray, np.ndarray | None]:
-        """Vectors for the new documents' chunks, and for their quotable sentences when
-        the settings ask for them at ingest (the default). A sentence's vector is pooled
-        from the token states of the chunk that holds it, in the chunk's own forward pass
-        (``SpanEmbedder``), so it costs no second pass; a sentence no chunk holds whole,
-        or one for a model that cannot pool (not mean-pooled), is embedded on its own. A
-        changed document keeps the vector of every chunk and sentence whose text it still
-        has, so only new text is embedded."""
-        import numpy as np
-
-        reusable: dict[str, np.ndarray] = {}
-        if self.previous is not None:
-            for doc_id in self.report.updated:
-                chunks, vectors = self.previous.chunks_and_vectors(doc_id)
-                reusable.update(zip((c.content_hash for c in chunks), vectors, strict=True))
-        new_chunks = [chunk for document in self.new for chunk in document.chunks]
-        texts: dict[str, str] = {}
-        for chunk in new_chunks:
-            if chunk.content_hash not in reusable:
-                texts[chunk.content_hash] = chunk.embedding_text
-        wanted = self.settings.embed_sentences_at_ingest
-        sentence_texts = [span.embedding_text(document.stored.document.text)
-                          for document in self.new for span in document.sentences] if wanted else []
-        known: dict[str, np.ndarray] = {}
-        if sentence_texts and self.previous is not None:
-            for doc_id in self.report.updated:
-                known.update(zip(*self.previous.sentences_and_vectors(doc_id), strict=True))
-        if texts or any(t not in known for t in sentence_texts) or not self.dimension:
-            embedder = embedder or self._load_embedder()
-            self.max_seq_tokens = embedder.max_seq_tokens
-            self.dimension = embedder.dimension
-            pools = isinstance(embedder, SpanEmbedder) and bool(
-                getattr(embedder, "pools_spans", True))
-            spans = self._sentence_spans(texts) if wanted and pools else {}
-            done, total = 0, len(texts)
-
-            def advance(count: int) -> None:
-                nonlocal done
-                done += count
-                if self.progress:
-                    self.progress("embed", done, total)
-                pause_point("embed")
-
-            hashes = list(texts)
-            pooled_count = 0
-            if spans:
-                assert isinstance(embedder, SpanEmbedder)
-                fresh, pooled = embedder.embed_with_spans(
-                    list(texts.values()), [[span for _, span in spans.get(h, ())]
-                                           for h in hashes], advance)
-                for h, vectors in zip(hashes, pooled, strict=True):
-                    for (text, _), vector in zip(spans.get(h, ()), vectors, strict=True):
-                        if np.isfinite(vector).all():  # else cut off: embedded on its own
-                            known[text] = vector  # in its chunk as it is now
-                            pooled_count += 1
-                        else:
-                            known.pop(text, None)
-            else:
-                fresh = embedder.embed_documents(list(texts.values()), advance)
-            reusable.update(zip(hashes, fresh, strict=True))
-            rest = list(dict.fromkeys(t for t in sentence_texts if t not in known))
-            if rest:  # embedded on their own: no chunk held them whole, or no pooling
-                total += len(rest)
-                known.update(zip(rest, embedder.embed_documents(rest, advance), strict=True))
-            self.report.chunks_embedded = len(texts)
-            self.report.sentences_embedded = len(rest)
-            self.report.sentences_pooled = pooled_count
-        sentence_vectors = None
-        if wanted:
-            sentence_vectors = np.zeros((len(sentence_texts), self.dimension), dtype=np.float32)
-            for row, text in enumerate(sentence_texts):
-                sentence_vectors[row] = known[text]
-        if not new_chunks:
-            return np.zeros((0, self.dimension), dtype=np.float32), sentence_vectors
-        chunk_vectors = np.vstack([reusable[c.content_hash] for c in new_chunks])
-        return chunk_vectors.astype(np.float32), sentence_vectors
-
-    def _sentence_spans(self, texts: dict[str, str]
-                        ) -> dict[str, list[tuple[str, tuple[int, int]]]]:
-        """For each chunk text to embed (by content hash): the sentences it holds whole,
-        as (sentence embedding text, character span in the chunk's embedding text). Each
-        sentence is pooled from the first chunk holding it; one in a chunk that is kept
-        as it was keeps its vector, whose context has not changed."""
-        spans: dict[str, list[tuple[str, tuple[int, int]]]] = {}
-        placed: set[str] = set()
-        for document in self.new:
-            text = document.stored.document.text
-            for sentence in document.sentences:
-                key = sentence.embedding_text(text)
-                if key in placed:
-                    continue
-                chunk = next((c for c in document.chunks
-                              if c.start <= sentence.start and sentence.end <= c.end), None)
-                if chunk is None or chunk.content_hash not in texts:
-                    continue  # held by no chunk whole, or by one kept as it was
-                offset = len(chunk.breadcrumb) + 1 - chunk.start  # "breadcrumb\ntext"
-                spans.setdefault(chunk.content_hash, []).append(
-                    (key, (sentence.start + offset, sentence.end + offset)))
-                placed.add(key)
-        return spans
-
-    def _load_embedder(self) -> Embedder:
-        from search.embedding import set_threads
-
-        settings = self.settings
-        embedder = load_embedder(settings.model, settings.batch_size, backend=settings.backend,
-                                 threads=settings.ingest_threads, cache=settings.model_cache)
-        set_threads(settings.ingest_threads)
-        return embedder
+        """Vectors for the new documents (``search.ingest_embedding``)."""
+        done = embed_new_documents(EmbeddingJob(
+            self.settings, self.new, self.previous, self.report.updated, self.progress,
+            self.dimension, self.max_seq_tokens), embedder)
+        self.dimension, self.max_seq_tokens = done.dimension, done.max_seq_tokens
+        if done.chunks_embedded or done.sentences_embedded or done.sentences_pooled:
+            self.report.chunks_embedded = done.chunks_embedded
+            self.report.sentences_embedded = done.sentences_embedded
+            self.report.sentences_pooled = done.sentences_pooled
+        return done.chunk_vectors, done.sentence_vectors
