@@ -62,7 +62,7 @@ def _keep_inputs() -> None:
 
 
 def _filters(answerer: Answerer) -> Filters:
-    documents = answerer.searcher.snapshot.documents
+    documents = answerer.documents
     titles = {doc_id: stored.document.title for doc_id, stored in documents.items()}
     if "filter_docs" in st.session_state:  # a re-ingest may have removed a chosen page
         st.session_state["filter_docs"] = [d for d in st.session_state["filter_docs"]
@@ -93,11 +93,11 @@ def _chunk(answerer: Answerer, answer: Answer, chunk_id: str) -> Chunk | None:
     for hit in answer.passages:
         if hit.chunk.chunk_id == chunk_id:
             return hit.chunk
-    return next((c for c in answerer.searcher.snapshot.chunks if c.chunk_id == chunk_id), None)
+    return answerer.chunk(chunk_id)
 
 
 def _show_answer(answer: Answer, answerer: Answerer) -> None:
-    documents = answerer.searcher.snapshot.documents
+    documents = answerer.documents
     with st.container(border=True):
         st.caption(":material/verified: Approved wording, signed off by the content team"
                    if answer.approved else "Answer, quoted word for word from our pages")
@@ -147,7 +147,7 @@ def _show_not_covered(answer: Answer, answerer: Answerer) -> None:
     if not answer.passages:
         return
     st.subheader("Nearest passages (not an answer)")
-    documents = answerer.searcher.snapshot.documents
+    documents = answerer.documents
     for hit in answer.passages:
         chunk = hit.chunk
         stored = documents.get(chunk.doc_id)

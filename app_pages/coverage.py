@@ -67,7 +67,7 @@ def _matrix(answerer: Answerer, questions: tuple[tuple[str, str], ...]) -> Cover
     """The matrix of these questions over the served generation, worked out once for all
     sessions (the first one to ask sees its progress)."""
     def compute(current: Answerer) -> CoverageMatrix:
-        documents = current.searcher.snapshot.documents
+        documents = current.documents
         doc_ids = sorted(documents, key=lambda d: documents[d].document.title.lower())
         bar = st.progress(0.0, text="Asking each page the standard questions…")
 
@@ -193,7 +193,7 @@ def main() -> None:
     if answerer is None:
         return
     settings = state.settings().coverage
-    documents = answerer.searcher.snapshot.documents
+    documents = answerer.documents
     st.title("Coverage")
     found = state.disagreements_in(answerer)
     gaps = state.feedback_store()

@@ -42,10 +42,8 @@ def _status(manifest: Manifest, answerer: Answerer | None) -> None:
                 "run.")
     if answerer is not None:
         with st.expander("Documents in the index"):
-            stored = answerer.searcher.snapshot.documents.values()
-            chunks: dict[str, int] = {}
-            for chunk in answerer.searcher.snapshot.chunks:
-                chunks[chunk.doc_id] = chunks.get(chunk.doc_id, 0) + 1
+            stored = answerer.documents.values()
+            chunks = answerer.searcher.snapshot.chunk_counts
             st.dataframe(pd.DataFrame([{
                 "title": d.document.title, "source": d.document.source,
                 "format": d.document.format, "chunks": chunks.get(d.document.doc_id, 0),

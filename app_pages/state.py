@@ -104,7 +104,7 @@ def answerer() -> Answerer | None:
 def disagreements_in(answerer: Answerer) -> list[Disagreement]:
     """Facts (phone numbers, waiting times) that disagree across the served documents."""
     def compute(current: Answerer) -> list[Disagreement]:
-        documents = current.searcher.snapshot.documents
+        documents = current.documents
         return disagreements({d: stored.document.text for d, stored in documents.items()})
 
     return served().derived(answerer, "disagreements", compute)
@@ -135,7 +135,7 @@ def corpus_paths(found_in: Answerer | None) -> list[Path]:
     if explicit:
         return [Path(explicit)]
     if found_in is not None:
-        roots = sorted({Path(d.root) for d in found_in.searcher.snapshot.documents.values()})
+        roots = sorted({Path(d.root) for d in found_in.documents.values()})
         if roots and all(root.is_dir() for root in roots):
             return roots
     return [Path("corpus")]

@@ -87,7 +87,7 @@ def main() -> None:
     answerer = state.answerer()
     if answerer is None:
         return
-    documents = answerer.searcher.snapshot.documents
+    documents = answerer.documents
     doc_id = st.query_params.get("doc")
     if doc_id and doc_id in documents:
         _document_page(documents[doc_id])

@@ -19,7 +19,8 @@ from search.answer_record import NOT_COVERED, NOT_ENGLISH, Answer, AnswerSentenc
 from search.answerability import Evidence, load_answerability_model
 from search.approved import ApprovedAnswer, load_approved_answers
 from search.config import AnswerSettings
-from search.documents import BREADCRUMB_SEPARATOR, Document
+from search.documents import BREADCRUMB_SEPARATOR, Chunk, Document
+from search.index import StoredDocument
 from search.query import Query
 from search.quoting import Candidate, Quoter
 from search.retrieval import Filters, Hit, Searcher
@@ -43,6 +44,13 @@ class Answerer:
         self._approved_vectors: np.ndarray | None = None
         self.quoting = Quoter(searcher, self.settings, self.rules)
         self._terms: dict[str, frozenset[str]] = {}
+
+    @property
+    def documents(self) -> dict[str, StoredDocument]:  # the served documents, by id
+        return self.searcher.snapshot.documents
+
+    def chunk(self, chunk_id: str) -> Chunk | None:  # a cited passage, by id
+        return self.searcher.snapshot.chunk(chunk_id)
 
     def ask(self, question: str, *, mode: str | None = None,
             filters: Filters | None = None) -> Answer:
@@ -88,7 +96,7 @@ class Answerer:
     def _subject(self, filters: Filters | None) -> str | None:
         if filters is None or len(filters.doc_ids) != 1:
             return None
-        stored = self.searcher.snapshot.documents.get(next(iter(filters.doc_ids)))
+        stored = self.documents.get(next(iter(filters.doc_ids)))
         return stored.document.title if stored else None
 
     def _scope(self, query: Query, filters: Filters | None) -> tuple[Filters | None, list[str]]:
@@ -97,10 +105,9 @@ class Answerer:
         if not (filters and filters.doc_ids and query.treatments) or (
                 query.treatments & filters.doc_ids):
             return filters, []
-        documents = self.searcher.snapshot.documents
-        named = " and ".join(sorted(documents[d].document.title for d in query.treatments))
-        chosen = " and ".join(sorted(documents[d].document.title for d in filters.doc_ids
-                                     if d in documents))
+        titles = {d: s.document.title for d, s in self.documents.items()}
+        named = " and ".join(sorted(titles[d] for d in query.treatments))
+        chosen = " and ".join(sorted(titles[d] for d in filters.doc_ids if d in titles))
         return (replace(filters, doc_ids=frozenset(query.treatments)),
                 [f"You asked about {named}, so this answer is from that page, not from "
                  f"{chosen}, which is chosen in the sidebar."])
@@ -200,7 +207,7 @@ class Answerer:
         answer_type = self.rules.answer_types.get(query.answer_type or "")
         scope = replace(filters or Filters(), headings=intent.headings)
         if safety.crisis:
-            crisis_docs = frozenset(d for d, s in self.searcher.snapshot.documents.items()
+            crisis_docs = frozenset(d for d, s in self.documents.items()
                                     if self.rules.crisis_page(s.document.title))
             if crisis_docs:
                 scope = replace(scope, doc_ids=crisis_docs)
@@ -251,8 +258,6 @@ class Answerer:
             self._terms[document.doc_id] = terms
         return terms
 
-    # --- approved answers -----------------------------------------------------------------
-
     def _approved_match(self, vector: np.ndarray,
                         filters: Filters | None) -> ApprovedAnswer | None:
         if not self.approved:
@@ -275,14 +280,13 @@ class Answerer:
 
     def _approved_answer(self, base: Answer, approved: ApprovedAnswer) -> Answer:
         citations: tuple[Citation, ...] = ()
-        stored = self.searcher.snapshot.documents.get(approved.doc_id)
+        stored = self.documents.get(approved.doc_id)
         section = next((s for s in stored.document.sections if s.slug == approved.section_slug),
                        None) if stored else None
         if stored is not None and section is not None:
             document = stored.document
             rows = self.quoting.section_rows(document.doc_id, section.breadcrumb)
-            chunk_id = self.searcher.snapshot.chunks[rows[0]].chunk_id if rows \
-                else approved.source
+            chunk_id = self.searcher.snapshot.chunks[rows[0]].chunk_id if rows else approved.source
             citations = (Citation(
                 1, chunk_id, document.doc_id, document.source, document.title,
                 BREADCRUMB_SEPARATOR.join(section.breadcrumb), document.page_at(section.start),

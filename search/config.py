@@ -277,27 +277,17 @@ class Settings:
     def __post_init__(self) -> None:
         if not self.model.strip():
             raise ConfigError("model must name a sentence-transformers model or a folder")
-        positive = {
-            "batch_size": self.batch_size,
-            "k": self.k,
-            "ingest_threads": self.ingest_threads,
-            "query_threads": self.query_threads,
-            "query_model_threads": self.query_model_threads,
-            "approximate_from": self.approximate_from,
-            "max_file_bytes": self.max_file_bytes,
-            "pdf_max_pages": self.pdf_max_pages,
-            "pdf_memory_bytes": self.pdf_memory_bytes,
-        }
-        for name, value in positive.items():
-            if value < 1:
-                raise ConfigError(f"{name} must be at least 1, got {value}")
+        for name in ("batch_size", "k", "ingest_threads", "query_threads",
+                     "query_model_threads", "approximate_from", "max_file_bytes",
+                     "pdf_max_pages", "pdf_memory_bytes"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, "
                               f"got {self.backend!r}")
         if self.pdf_timeout_seconds <= 0:
-            raise ConfigError(
-                f"pdf_timeout_seconds must be positive, got {self.pdf_timeout_seconds}"
-            )
+            raise ConfigError(f"pdf_timeout_seconds must be positive, got "
+                              f"{self.pdf_timeout_seconds}")
 
     def with_changes(self, **changes: Any) -> Settings:
         """A copy with some fields replaced (and validated again)."""

@@ -1,5 +1,6 @@
-"""The package's shape (issue 16): no module imports another that imports it back,
-directly or through others, counting the imports made inside functions too."""
+"""The package's shape (issue 16): modules of at most 300 lines, and no module that imports
+another which imports it back, directly or through others, counting the imports made
+inside functions too."""
 
 from __future__ import annotations
 
@@ -49,3 +50,10 @@ def test_no_import_cycles_in_the_package() -> None:
         if module not in state:
             visit(module, [module])
     assert not cycles, [" -> ".join(c) for c in cycles]
+
+
+def test_no_module_in_the_package_is_over_300_lines() -> None:
+    sizes = {p.relative_to(ROOT).as_posix(): len(p.read_text(encoding="utf-8").splitlines())
+             for p in PACKAGE.rglob("*.py")}
+    assert sizes["search/answer.py"] > 100  # the count reads real files
+    assert {name: n for name, n in sizes.items() if n > 300} == {}

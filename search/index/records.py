@@ -3,6 +3,7 @@ that pass between reader and writer, and their JSON, checksums and synced writes
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from bisect import bisect_right
@@ -149,6 +150,22 @@ class IndexSnapshot:
     vectors: faiss.Index
     lexical: lexical.LexicalIndex
     sentences: SentenceStore
+
+    @functools.cached_property
+    def _by_chunk_id(self) -> dict[str, Chunk]:
+        return {chunk.chunk_id: chunk for chunk in self.chunks}
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        """The chunk with this id, looked up (not scanned for)."""
+        return self._by_chunk_id.get(chunk_id)
+
+    @functools.cached_property
+    def chunk_counts(self) -> dict[str, int]:
+        """How many chunks each document has."""
+        counts: dict[str, int] = {}
+        for chunk in self.chunks:
+            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+        return counts
 
 
 # --- segments ---------------------------------------------------------------------------
