@@ -39,7 +39,8 @@ class Answerer:
         self.settings = settings or AnswerSettings()
         self.rules = searcher.rules
         self.crisis = load_crisis_check(self.settings.crisis_guidance, self.settings.safety_file)
-        self.approved = load_approved_answers(self.settings.approved_answers)
+        self.approved = (load_approved_answers(self.settings.approved_answers)
+                         if self.settings.approved_answers else ())
         self.model = load_answerability_model(self.settings.answerability_model)
         self._approved_vectors: np.ndarray | None = None
         self.quoting = Quoter(searcher, self.settings, self.rules)

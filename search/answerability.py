@@ -20,9 +20,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from search.config import DATA_DIR
 from search.errors import ConfigError
 
-DEFAULT_MODEL_FILE = Path(__file__).resolve().parent / "data" / "answerability.json"
+DEFAULT_MODEL_FILE = DATA_DIR / "answerability.json"
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from search.answer import Answerer
 from search.api_guards import BodyLimit, Plain, RateLimiter, RequestLog, error_response
 from search.api_keys import ApiKey, KeyFile
-from search.config import Settings
+from search.config import Mode, Settings
 from search.errors import ConfigError, SearchError
 from search.feedback import FeedbackStore
 from search.retrieval import Filters
@@ -34,7 +34,6 @@ from search.serving import ServedIndex
 
 log = logging.getLogger("search.api")
 API_VERSION = "v1"
-MODES = Literal["dense", "lexical", "hybrid"]
 
 
 class _Strict(BaseModel):
@@ -50,14 +49,14 @@ class Scope(_Strict):
 
 class AskRequest(_Strict):
     question: str = Field(min_length=1, description="a question in the caller's words")
-    mode: MODES | None = None
+    mode: Mode | None = None
     filters: Scope = Field(default_factory=Scope)
 
 
 class SearchRequest(_Strict):
     query: str = Field(min_length=1)
     k: int = Field(default=5, ge=1, le=50)
-    mode: MODES | None = None
+    mode: Mode | None = None
     filters: Scope = Field(default_factory=Scope)
 
 

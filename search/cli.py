@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from search.config import BACKENDS, DEFAULT_MODEL, Settings
+from search.config import BACKENDS, DEFAULT_MODEL, MODES, Settings
 from search.errors import QueryError, SearchError
 from search.evaluation_cli import calibrate_command, coverage_command, evaluate_command
 from search.printing import print_answer, print_hits
@@ -157,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  help="allow several passages of one section")
     evaluation = commands.add_parser("eval", help="hit@k, MRR, facts, refusal, latency")
     evaluation.add_argument("questions", type=Path, metavar="QA.jsonl")
-    _common(evaluation, modes=("dense", "lexical", "hybrid", "all"))
+    _common(evaluation, modes=(*MODES, "all"))
     evaluation.add_argument("--split", default=None, help="only questions of this split")
     evaluation.add_argument("--no-answers", action="store_true",
                             help="measure retrieval only (faster)")
@@ -199,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _common(command: argparse.ArgumentParser,
-            modes: tuple[str, ...] = ("dense", "lexical", "hybrid")) -> None:
+            modes: tuple[str, ...] = MODES) -> None:
     command.add_argument("--index", required=True, type=Path, metavar="DIR")
     command.add_argument("--mode", choices=modes, default=None,
                          help=f"ranker (default: {Settings().retrieval.mode})")

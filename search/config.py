@@ -48,7 +48,8 @@ class ChunkSettings:
 Mode = Literal["dense", "lexical", "hybrid"]
 MODES: tuple[Mode, ...] = ("dense", "lexical", "hybrid")
 
-_DATA = Path(__file__).resolve().parent / "data"
+#: The package's data files: vocabulary, question rules, safety patterns, model weights.
+DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,9 @@ class RetrievalSettings:
     #: At most one passage per document section in the results, unless switched off.
     one_per_section: bool = True
     #: Vocabulary file applied to every query (acronyms, spellings, lay terms).
-    vocabulary: Path = _DATA / "vocabulary.toml"
+    vocabulary: Path = DATA_DIR / "vocabulary.toml"
     #: Intents and answer types a question is analysed into (search/query.py).
-    question_rules: Path = _DATA / "questions.toml"
+    question_rules: Path = DATA_DIR / "questions.toml"
     #: Add the vocabulary's related terms to the text the model embeds, too. Off: on every
     #: development set the model did better on the caller's own words (spellings are still
     #: normalised); the lexical ranker always gets the added terms.
@@ -117,11 +118,12 @@ class AnswerSettings:
     service_passages: int = 10
     #: Whether an answer answers: weights of a logistic regression fitted on the
     #: development questions with ``python -m search calibrate --write`` (README).
-    answerability_model: Path = _DATA / "answerability.json"
-    approved_answers: Path = _DATA / "approved_answers.toml"
+    answerability_model: Path = DATA_DIR / "answerability.json"
+    #: None: no approved answers (coverage asks the pages themselves).
+    approved_answers: Path | None = DATA_DIR / "approved_answers.toml"
     #: Cosine similarity to an approved question needed to return its approved answer.
     approved_threshold: float = 0.86
-    safety_file: Path = _DATA / "safety.toml"
+    safety_file: Path = DATA_DIR / "safety.toml"
     crisis_guidance: str = DEFAULT_CRISIS_GUIDANCE
 
     def __post_init__(self) -> None:

@@ -15,11 +15,9 @@ has several values, the values seen on fewer pages are flagged.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from search.config import CoverageSettings
@@ -84,8 +82,7 @@ def coverage_matrix(answerer: Answerer, doc_ids: Iterable[str],
     """Ask every standard question of every document, one document at a time."""
     from search.answer import Answerer
 
-    own = Answerer(answerer.searcher, replace(answerer.settings,
-                                              approved_answers=Path(os.devnull)))
+    own = Answerer(answerer.searcher, replace(answerer.settings, approved_answers=None))
     documents = answerer.searcher.snapshot.documents
     doc_ids = tuple(doc_ids)
     cells: dict[tuple[str, str], Cell] = {}

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from search.config import Settings
+from search.config import MODES, Settings
 from search.errors import QueryError
 
 
@@ -22,7 +22,7 @@ def evaluate_command(searcher: Any, answerer: Any, args: argparse.Namespace) -> 
     if not questions:
         raise QueryError(f"no questions in {args.questions}"
                          + (f" with split {args.split!r}" if args.split else ""))
-    modes = ("dense", "lexical", "hybrid") if args.mode == "all" else (
+    modes = MODES if args.mode == "all" else (
         args.mode or searcher.settings.mode,)
     reports = [evaluate(searcher, questions, mode, None if args.no_answers else answerer)
                for mode in modes]

@@ -97,7 +97,7 @@ def _publish_changes(files: list[SourceFile], index_dir: Path, settings: Setting
                      previous: store.Generation | None, report: IngestReport,
                      embedder: Embedder | None, progress: Progress | None) -> IngestReport:
     """Load what changed since ``previous`` (everything, without one), embed, publish."""
-    plan = _Plan(settings, previous, report, progress)
+    plan = _IngestRun(settings, previous, report, progress)
     plan.load(files)
     if not plan.fingerprints:
         report.error = "no document could be loaded" if files or report.failed else \
@@ -184,7 +184,7 @@ def _same_setup(manifest: store.Manifest, settings: Settings) -> bool:
             and manifest.sentence_vectors == settings.embed_sentences_at_ingest)
 
 
-class _Plan:
+class _IngestRun:
     """The state of one ingest run, between loading and publishing."""
 
     def __init__(

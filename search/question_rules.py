@@ -11,9 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from search.config import DATA_DIR
 from search.errors import ConfigError
 
-DEFAULT_QUESTION_RULES = Path(__file__).resolve().parent / "data" / "questions.toml"
+DEFAULT_QUESTION_RULES = DATA_DIR / "questions.toml"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from search import index as store
-from search.config import RetrievalSettings, Settings
+from search.config import MODES, RetrievalSettings, Settings
 from search.documents import Chunk
 from search.embedding import Embedder, load_embedder, resolve_model, set_threads
 from search.errors import QueryError
@@ -116,7 +116,7 @@ class Searcher:
         if k < 1:
             raise QueryError(f"k must be at least 1, got {k}")
         mode = mode or self.settings.mode
-        if mode not in ("dense", "lexical", "hybrid"):
+        if mode not in MODES:
             raise QueryError(f"mode must be dense, lexical or hybrid, got {mode!r}")
         mask = self._mask(filters) if filters else None
         depth = max(self.settings.candidates, k * 4)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from search.config import DATA_DIR
 from search.errors import ConfigError
 from search.query import MAX_QUERY_CHARS
 
@@ -20,10 +21,10 @@ if TYPE_CHECKING:
 
     from search.embedding import Embedder
 
-DEFAULT_SAFETY_FILE = Path(__file__).resolve().parent / "data" / "safety.toml"
+DEFAULT_SAFETY_FILE = DATA_DIR / "safety.toml"
 #: A logistic-regression probe over the model's sentence vectors, trained on labelled
 #: phrases by eval/train_crisis_probe.py; used only with the model it was trained for.
-PROBE_FILE = Path(__file__).resolve().parent / "data" / "crisis_probe.json"
+PROBE_FILE = DATA_DIR / "crisis_probe.json"
 
 
 @dataclass(frozen=True)

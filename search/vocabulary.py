@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from search.config import DATA_DIR
 from search.errors import ConfigError
 
-DEFAULT_VOCABULARY = Path(__file__).resolve().parent / "data" / "vocabulary.toml"
+DEFAULT_VOCABULARY = DATA_DIR / "vocabulary.toml"
 
 
 @dataclass(frozen=True)
