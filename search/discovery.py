@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from search.config import Settings
-from search.loaders import SUFFIX_FORMATS, UNSUPPORTED_REASONS, unsupported_reason
+from search.documents import file_fingerprint
+from search.errors import LoadError
+from search.loaders import SUFFIX_FORMATS, UNSUPPORTED_REASONS, read_file, unsupported_reason
 
 
 @dataclass(frozen=True)
@@ -117,3 +119,14 @@ def _add(found: dict[str, SourceFile], failures: list[Failure], file: SourceFile
                                 f"(from {found[file.source].root}); rename one of them"))
     else:
         found[file.source] = file
+
+
+def fingerprint_files(files: list[SourceFile], settings: Settings) -> dict[str, str | LoadError]:
+    """Each file's fingerprint, or why it cannot be read."""
+    found: dict[str, str | LoadError] = {}
+    for file in files:
+        try:
+            found[file.source] = file_fingerprint(read_file(file.path, settings.max_file_bytes))
+        except LoadError as error:
+            found[file.source] = error
+    return found

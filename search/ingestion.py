@@ -19,13 +19,12 @@ from typing import TYPE_CHECKING
 from search import index as store
 from search.chunking import TokenCounter, chunk_document, quotable_sentences
 from search.config import Settings
-from search.discovery import Failure, SourceFile, discover
-from search.documents import file_fingerprint
+from search.discovery import Failure, SourceFile, discover, fingerprint_files
 from search.embedding import Embedder, load_token_counter, resolve_model
 from search.errors import IndexCorruptError, IndexError_, IndexWriteError, LoadError
 from search.failpoints import pause_point
 from search.ingest_embedding import EmbeddingJob, embed_new_documents
-from search.loaders import load_document, read_file
+from search.loaders import load_document
 
 if TYPE_CHECKING:
     import numpy as np
@@ -79,26 +78,31 @@ def build_index(
     with store.ingest_lock(index_dir):
         store.remove_old_generations(index_dir)
         report = IngestReport(index=str(index_dir), failed=list(failures))
-        if _nothing_changed(files, index_dir, settings, report):
+        # Each file is read and hashed once, here; only the changed ones are read again,
+        # to be parsed (and fingerprinted again, from the very bytes parsed).
+        fingerprints = fingerprint_files(files, settings)
+        if _nothing_changed(files, fingerprints, index_dir, settings, report):
             return report
         previous = _previous(index_dir, settings)
         try:
-            return _publish_changes(files, index_dir, settings, previous, report, embedder,
-                                    progress)
+            return _publish_changes(files, fingerprints, index_dir, settings, previous,
+                                    report, embedder, progress)
         except IndexCorruptError:
             if previous is None:
                 raise
         # A segment the served generation needs is damaged: build everything afresh.
         report = IngestReport(index=str(index_dir), failed=list(failures))
-        return _publish_changes(files, index_dir, settings, None, report, embedder, progress)
+        return _publish_changes(files, fingerprints, index_dir, settings, None, report,
+                                embedder, progress)
 
 
-def _publish_changes(files: list[SourceFile], index_dir: Path, settings: Settings,
+def _publish_changes(files: list[SourceFile], fingerprints: dict[str, str | LoadError],
+                     index_dir: Path, settings: Settings,
                      previous: store.Generation | None, report: IngestReport,
                      embedder: Embedder | None, progress: Progress | None) -> IngestReport:
     """Load what changed since ``previous`` (everything, without one), embed, publish."""
     plan = _IngestRun(settings, previous, report, progress)
-    plan.load(files)
+    plan.load(files, fingerprints)
     if not plan.fingerprints:
         report.error = "no document could be loaded" if files or report.failed else \
             "no supported files (.md, .txt, .html, .pdf) were found"
@@ -128,8 +132,8 @@ def _publish_changes(files: list[SourceFile], index_dir: Path, settings: Setting
     return report
 
 
-def _nothing_changed(files: list[SourceFile], index_dir: Path, settings: Settings,
-                     report: IngestReport) -> bool:
+def _nothing_changed(files: list[SourceFile], fingerprints: dict[str, str | LoadError],
+                     index_dir: Path, settings: Settings, report: IngestReport) -> bool:
     """True when every file's bytes are those the served generation was built from.
 
     Decided from the manifest alone: opening the whole index to find that out took most
@@ -148,13 +152,8 @@ def _nothing_changed(files: list[SourceFile], index_dir: Path, settings: Setting
              **{source: f["fingerprint"] for source, f in manifest.failures.items()}}
     if not _same_setup(manifest, settings) or sorted(built) != [f.source for f in files]:
         return False
-    for file in files:
-        try:
-            data = read_file(file.path, settings.max_file_bytes)
-        except LoadError:
-            return False
-        if file_fingerprint(data) != built[file.source]:
-            return False
+    if any(fingerprints[f.source] != built[f.source] for f in files):
+        return False  # changed, or unreadable now
     try:  # checked last: a changed file goes the full way, which checks it once there
         store.Generation(index_dir, manifest).verify()
     except IndexError_:
@@ -223,7 +222,7 @@ class _IngestRun:
             sentences += kept_sentences
         return chunks, sentences
 
-    def load(self, files: list[SourceFile]) -> None:
+    def load(self, files: list[SourceFile], fingerprints: dict[str, str | LoadError]) -> None:
         served = self.previous.manifest.documents if self.previous else {}
 
         def keep_old(doc_id: str) -> None:
@@ -236,8 +235,10 @@ class _IngestRun:
             old = served.get(file.source)
             fingerprint = None
             try:
-                data = read_file(file.path, self.settings.max_file_bytes)
-                fingerprint = file_fingerprint(data)
+                found = fingerprints[file.source]
+                if isinstance(found, LoadError):
+                    raise found
+                fingerprint = found
                 twin = first_source.setdefault(fingerprint, file.source)
                 if twin != file.source:
                     raise LoadError("duplicate", f"the same content as '{twin}', which is "
@@ -246,7 +247,7 @@ class _IngestRun:
                     keep_old(file.source)
                     self.report.unchanged.append(file.source)
                     continue
-                document = load_document(file.path, file.source, self.settings, data)
+                document = load_document(file.path, file.source, self.settings)
                 chunks = chunk_document(document, self._token_counter(), self.settings.chunking)
             except LoadError as error:
                 # Serve the last good version rather than lose it; but not a copy of a page
