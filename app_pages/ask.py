@@ -19,6 +19,7 @@ from search import (
     Answer,
     Answerer,
     Chunk,
+    Citation,
     FeedbackStore,
     Filters,
     SearchError,
@@ -102,40 +103,53 @@ def _show_answer(answer: Answer, answerer: Answerer) -> None:
         st.caption(":material/verified: Approved wording, signed off by the content team"
                    if answer.approved else "Answer, quoted word for word from our pages")
         st.markdown(display.escape(answer.answer))
-    _check_facts(answer, answerer)
-    st.caption("To read out or paste: copy the answer with its sources (icon at the top right "
-               "of the box).")
-    st.code(display.copy_text(answer), language=None, wrap_lines=True)
+    warnings = _check_facts(answer, answerer)
+    st.caption("To read out or paste: copy with the icon at the top right of the box.")
+    # Room for the copy icon, which otherwise sits over the end of the first line (it hid
+    # the last digit of 0808 157 0515 at 1440 px). Our own CSS, no document text.
+    st.html("<style>[data-testid='stCode'] pre {padding-right: 3rem !important;}</style>")
+    read_out, cited = st.tabs(["Read out", "With citations"])
+    with read_out:
+        st.code(display.read_out_text(answer, warnings), language=None, wrap_lines=True)
+    with cited:
+        st.code(display.copy_text(answer), language=None, wrap_lines=True)
     st.subheader("Sources")
-    for citation in answer.citations:
-        stored = documents.get(citation.doc_id)
+    by_passage: dict[str, list[Citation]] = {}
+    for citation in answer.citations:  # one card a passage, whatever it is quoted for
+        by_passage.setdefault(citation.chunk_id, []).append(citation)
+    for citations in by_passage.values():
+        first = citations[0]
+        stored = documents.get(first.doc_id)
         if stored is None:
             continue
         document = stored.document
-        chunk = _chunk(answerer, answer, citation.chunk_id)
-        if chunk is not None and chunk.start <= citation.start and citation.end <= chunk.end:
+        chunk = _chunk(answerer, answer, first.chunk_id)
+        if chunk is not None and all(chunk.start <= c.start and c.end <= chunk.end
+                                     for c in citations):
             context = (chunk.start, chunk.end)
         else:  # an approved answer cites a whole section
-            section = document.section_at(citation.start)
-            context = (section.start, section.end) if section else (citation.start, citation.end)
-        display.citation_card(citation, document, context)
+            section = document.section_at(first.start)
+            context = (section.start, section.end) if section else (first.start, first.end)
+        display.citation_card(citations, document, context)
 
 
-def _check_facts(answer: Answer, answerer: Answerer) -> None:
+def _check_facts(answer: Answer, answerer: Answerer) -> list[str]:
     """A quoted phone number or waiting time that most other pages state differently is
-    flagged before anyone reads it out."""
+    flagged before anyone reads it out. Returns the warnings as plain text."""
+    warnings = []
     for item in state.disagreements_in(answerer):
         for fact in item.flagged:
             if any(c.doc_id == fact.doc_id and c.start <= fact.start < c.end
                    for c in answer.citations):
                 usual = next((facts[0].written for value, facts in item.values
                               if value == item.majority), "")
-                others = (f" Most pages give **{display.escape(usual)}**." if usual else
-                          " Other pages give a different value.")
-                st.warning(f"**Check before reading out:** this answer gives "
-                           f"**{display.escape(fact.written)}** for the "
-                           f"{display.escape(item.topic)}.{others} It is listed on the Coverage "
-                           "page.", icon=":material/rule:")
+                others = f" Most pages give {usual}." if usual else \
+                    " Other pages give a different value."
+                plain = f"this answer gives {fact.written} for the {item.topic}.{others}"
+                warnings.append(plain)
+                st.warning(f"**Check before reading out:** {display.escape(plain)} It is "
+                           "listed on the Coverage page.", icon=":material/rule:")
+    return warnings
 
 
 def _show_not_covered(answer: Answer, answerer: Answerer) -> None:

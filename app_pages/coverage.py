@@ -140,7 +140,7 @@ def _show_cell(matrix: CoverageMatrix, doc_id: str, label: str,
     section = document.section_at(cell.citation.start)
     context = (section.start, section.end) if section else (cell.citation.start,
                                                             cell.citation.end)
-    display.citation_card(cell.citation, document, context)
+    display.citation_card([cell.citation], document, context)
 
 
 def _show_gaps() -> None:

@@ -11,6 +11,7 @@ is wrapped around text that is already escaped.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 import streamlit as st
@@ -41,15 +42,21 @@ def paragraphs(text: str) -> str:
                        for block in blocks)
 
 
-def highlight(text: str, context: tuple[int, int], quote: tuple[int, int]) -> str:
-    """``text[context]`` escaped, with ``text[quote]`` wrapped in ``<mark>``: HTML for
+def highlight(text: str, context: tuple[int, int], *quotes: tuple[int, int]) -> str:
+    """``text[context]`` escaped, with each ``text[quote]`` wrapped in ``<mark>``: HTML for
     ``st.markdown(..., unsafe_allow_html=True)``, built only from escaped pieces."""
     start, end = context
-    q_start, q_end = max(quote[0], start), min(quote[1], end)
-    if q_start >= q_end:
-        return _lines(escape(text[start:end]))
-    return _lines(escape(text[start:q_start]) + "<mark>" + escape(text[q_start:q_end])
-                  + "</mark>" + escape(text[q_end:end]))
+    spans = sorted((max(a, start), min(b, end)) for a, b in quotes if max(a, start) < min(b, end))
+    pieces, position = [], start
+    for q_start, q_end in spans:
+        q_start = max(q_start, position)
+        if q_start >= q_end:
+            continue
+        pieces += [escape(text[position:q_start]), "<mark>", escape(text[q_start:q_end]),
+                   "</mark>"]
+        position = q_end
+    pieces.append(escape(text[position:end]))
+    return _lines("".join(pieces))
 
 
 def _lines(escaped: str) -> str:
@@ -64,12 +71,28 @@ def breadcrumb(title: str, section: str) -> str:
 
 
 def copy_text(answer: Answer) -> str:
-    """The answer and its sources as plain text, to read to a caller or paste."""
+    """The answer with its citation markers and sources (file names too): to paste where
+    the sources must be traceable."""
     lines = [answer.answer, "", "Sources:"]
     for c in answer.citations:
         page = f" (page {c.page})" if c.page else ""
         lines.append(f"[{c.n}] {breadcrumb(c.title, c.section)}{page} — {c.source}")
     return "\n".join(lines)
+
+
+def read_out_text(answer: Answer, warnings: Sequence[str] = ()) -> str:
+    """What a person reads to a caller: the sentences as plain text (no markers, no file
+    names), then where they come from by treatment and section, then any warning."""
+    lines = [" ".join(s.text for s in answer.sentences) or answer.answer, ""]
+    sources = list(dict.fromkeys(
+        breadcrumb(c.title, c.section) + (f", page {c.page}" if c.page else "")
+        for c in answer.citations))
+    if sources:
+        listed = "; ".join(sources)
+        lines.append(f"From our pages: {listed}" + ("" if listed[-1] in ".?!" else "."))
+    for warning in warnings:
+        lines += ["", f"Check before reading out: {warning}"]
+    return "\n".join(lines).strip()
 
 
 def when(iso: str) -> str:
@@ -93,14 +116,18 @@ def open_link(doc_id: str, section: Section | None, label: str = "Open the whole
     st.page_link(TREATMENTS, label=label, icon=":material/article:", query_params=params)
 
 
-def citation_card(citation: Citation, document: Document, context: tuple[int, int]) -> None:
-    """One cited passage: title, breadcrumb, page, the quote highlighted, a link to it."""
-    page = f" · page {citation.page}" if citation.page else ""
+def citation_card(citations: list[Citation], document: Document,
+                  context: tuple[int, int]) -> None:
+    """One cited passage, once, with every sentence quoted from it highlighted: its markers,
+    title, breadcrumb, page, and a link that opens the page at the first quote."""
+    first = citations[0]
+    page = f" · page {first.page}" if first.page else ""
+    markers = "".join(f"[{c.n}]" for c in citations)
     with st.container(border=True):
-        st.markdown(f"**{escape(f'[{citation.n}]')} {escape(citation.title)}**")
-        st.caption(escape(breadcrumb(citation.title, citation.section)) + page + " · "
-                   + escape(citation.source))
-        st.markdown(highlight(document.text, context, (citation.start, citation.end)),
+        st.markdown(f"**{escape(markers)} {escape(first.title)}**")
+        st.caption(escape(breadcrumb(first.title, first.section)) + page + " · "
+                   + escape(first.source))
+        st.markdown(highlight(document.text, context, *((c.start, c.end) for c in citations)),
                     unsafe_allow_html=True)
-        open_link(citation.doc_id, document.section_at(citation.start),
-                  span=(citation.start, citation.end))
+        open_link(first.doc_id, document.section_at(first.start),
+                  span=(first.start, first.end))

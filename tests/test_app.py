@@ -68,7 +68,10 @@ def markdown_bodies(at: AppTest) -> list[str]:
 
 def test_question_in_link_is_answered_with_cited_passages() -> None:
     at = open_app(q="how long does the walking group last")
-    (copy,) = at.code
+    read_out, copy = at.code  # the "Read out" tab, then "With citations"
+    assert read_out.value.startswith("Groups meet once a week for eight weeks.")
+    assert "[1]" not in read_out.value and "walking-group.txt" not in read_out.value
+    assert read_out.value.endswith("From our pages: Walking group therapy › How long does it last?")
     assert "eight weeks" in copy.value and "[1]" in copy.value
     assert "Sources:\n[1] Walking group therapy › How long does it last? — walking-group.txt" \
         in copy.value
@@ -105,7 +108,7 @@ def test_feedback_is_stored_masked_with_the_answer_and_generation(
         app_index: Path, app_environment: Path) -> None:
     question = "how long does the walking group last? I'm on 07700 900123, NHS 943 476 5919"
     at = open_app(q=question)
-    shown = at.code[0].value.split("\n\nSources:")[0]
+    shown = at.code[1].value.split("\n\nSources:")[0]
     at.radio[0].set_value("wrong_passage")
     at.selectbox[-1].select_index(0)
     at.text_input[-1].input("ring me back: 020 7946 0000 or jo@example.org")
@@ -126,7 +129,7 @@ def test_feedback_is_stored_masked_with_the_answer_and_generation(
 
 def test_sidebar_filters_restrict_the_answer_and_survive_a_page_visit() -> None:
     def sources(at: AppTest) -> set[str]:
-        return {line.rpartition("— ")[2] for line in at.code[0].value.splitlines()
+        return {line.rpartition("— ")[2] for line in at.code[1].value.splitlines()
                 if line.startswith("[")}
 
     question = "what happens in a therapy session"
@@ -352,3 +355,21 @@ def test_a_word_page_answers_with_a_highlighted_citation_and_opens_at_it(
     assert opened.title[0].value == "Hearing voices group"
     marked = [m.value for m in opened.markdown if "<mark>" in m.value]
     assert marked and "every other Thursday" in marked[0].split("<mark>")[1].split("</mark>")[0]
+
+
+def test_the_read_out_copy_holds_the_number_the_warning_and_no_file_name() -> None:
+    at = open_app(q="number to get referred for schema therapy")
+    read_out, cited = at.code
+    assert "0808 157 0240" in read_out.value  # the page's (outdated) number, quoted
+    assert ("Check before reading out: this answer gives 0808 157 0240 for the central "
+            "referrals line. Most pages give 0808 157 0420.") in read_out.value
+    assert ".md" not in read_out.value and "[1]" not in read_out.value
+    assert "schema-therapy.md" in cited.value and "[1]" in cited.value
+
+
+def test_one_card_per_passage_with_each_quoted_sentence_marked() -> None:
+    at = open_app(q="how long does the walking group last")
+    bodies = [b for b in markdown_bodies(at) if "<mark>" in b]
+    answer_sentences = [s for s in at.code[0].value.split("\n\n")[0].split(". ") if s]
+    assert len(bodies) == 1  # two sentences quoted from one passage: one card
+    assert bodies[0].count("<mark>") == len(answer_sentences) >= 2

@@ -158,6 +158,39 @@ def test_link_with_a_question_shows_the_cited_answer(app_url: str, browser: Any)
     _screenshot(browser, "ask.png")
 
 
+def test_the_read_out_copy_and_its_icon_hide_nothing(app_url: str, browser: Any) -> None:
+    browser.get(f"{app_url}/?q={quote('number to get referred for schema therapy')}")
+    _wait_for(browser, "Read out", "With citations", "0808 157 0240")
+    block = browser.find_elements(By.CSS_SELECTOR, "[data-testid='stCode']")[0]
+    copied = block.text
+    assert "0808 157 0240" in copied and "Check before reading out" in copied
+    assert ".md" not in copied and "[1]" not in copied
+    # No character of the text lies under the copy icon.
+    overlap = browser.execute_script("""
+        const block = arguments[0];
+        const button = block.querySelector('button');
+        if (!button) { return 'no copy button'; }
+        block.dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
+        const icon = button.getBoundingClientRect();
+        const walker = document.createTreeWalker(block.querySelector('pre'),
+                                                 NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (let i = 0; i < node.length; i++) {
+                const range = document.createRange();
+                range.setStart(node, i); range.setEnd(node, i + 1);
+                for (const r of range.getClientRects()) {
+                    if (r.width && r.right > icon.left && r.left < icon.right
+                        && r.bottom > icon.top && r.top < icon.bottom) {
+                        return node.data[i];
+                    }
+                }
+            }
+        }
+        return '';""", block)
+    assert overlap == "", f"the copy icon covers {overlap!r}"
+    _screenshot(browser, "ask-read-out.png")
+
+
 def test_crisis_banner_in_the_browser(app_url: str, browser: Any) -> None:
     browser.get(f"{app_url}/?q={quote('I want to kill myself')}")
     _wait_for(browser, "Crisis: act on this first", "999")

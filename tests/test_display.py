@@ -52,3 +52,14 @@ def test_breadcrumb_and_dates() -> None:
     assert breadcrumb("CBT", "How long?") == "CBT › How long?"
     assert when("2026-11-26T16:17:02+00:00") == "26 Nov 2026, 16:17 UTC"
     assert when("") == "unknown"
+
+
+def test_highlight_marks_several_quotes_of_one_passage() -> None:
+    text = "First one. Second <i>two</i>. Third three."
+    first, third = (0, 10), (text.index("Third"), len(text))
+    html = highlight(text, (0, len(text)), third, first)  # any order
+    assert html.count("<mark>") == 2
+    assert html.startswith("<mark>First one&#46;</mark>")
+    assert html.endswith("<mark>Third three&#46;</mark>")
+    assert "<i>" not in html
+    assert highlight(text, (0, len(text)), first, (5, 8)).count("<mark>") == 1  # overlap
