@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import display, state
-from search import BREADCRUMB_SEPARATOR, StoredDocument
+from search import BREADCRUMB_SEPARATOR, Answerer, StoredDocument, find_treatments
 
 _COLUMNS = 2
 
@@ -58,14 +58,23 @@ def _document_page(stored: StoredDocument) -> None:
                 st.caption(f"Page {page}")
 
 
-def _a_to_z(documents: dict[str, StoredDocument]) -> None:
+def _a_to_z(answerer: Answerer) -> None:
+    documents = answerer.documents
     st.title("Treatments A–Z")
-    wanted = st.text_input("Find a treatment", placeholder="Type part of a name",
-                           key="treatment_filter").strip().lower()
-    ordered = sorted(documents.values(), key=lambda d: d.document.title.lower())
-    shown = [d for d in ordered if wanted in d.document.title.lower()
-             or wanted in d.document.source.lower()]
-    st.caption(f"{len(shown)} of {len(documents)} pages in the index")
+    typed = st.text_input("Find a treatment", key="treatment_filter",
+                          placeholder="A name, even misspelt, or what it is for: dementia, "
+                                      "talking therapy")
+    found = find_treatments(answerer.searcher, typed)
+    shown = [documents[d] for d in found.by_name]
+    total = len(found.by_name) + len(found.about)
+    st.caption(f"{total} of {len(documents)} pages in the index")
+    if found.about:
+        st.subheader(f"Pages about “{display.escape(typed.strip())}”", anchor=False)
+        for doc_id in found.about:
+            st.page_link(display.TREATMENTS, label=display.escape(documents[doc_id].document.title),
+                         query_params={"doc": doc_id})
+        if shown:
+            st.subheader("Names that match", anchor=False)
     letters: dict[str, list[StoredDocument]] = {}
     for stored in shown:
         first = next((ch for ch in stored.document.title.upper() if ch.isalnum()), "#")
@@ -94,7 +103,7 @@ def main() -> None:
         return
     if doc_id:
         st.warning("That page is not in the index any more.", icon=":material/warning:")
-    _a_to_z(documents)
+    _a_to_z(answerer)
 
 
 main()

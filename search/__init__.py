@@ -36,6 +36,7 @@ from search.errors import (
     SearchError,
 )
 from search.feedback import USER_VERDICTS, FeedbackStore, Verdict
+from search.finder import Found, find_treatments
 from search.index import IndexSnapshot, Manifest, StoredDocument, open_index, read_manifest
 from search.ingestion import IngestReport, build_index
 from search.loaders import load_document
@@ -63,6 +64,7 @@ __all__ = [
     "FeedbackSettings",
     "FeedbackStore",
     "Filters",
+    "Found",
     "Hit",
     "IndexCorruptError",
     "IndexError_",
@@ -86,6 +88,7 @@ __all__ = [
     "build_index",
     "coverage_matrix",
     "disagreements",
+    "find_treatments",
     "frame_csv",
     "load_document",
     "open_index",

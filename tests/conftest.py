@@ -75,9 +75,10 @@ def embedder():  # type: ignore[no-untyped-def]
     return model
 
 
-#: Shipped pages carrying the planted wrong phone number and waiting time, and one right one.
+#: Shipped pages carrying the planted wrong phone number and waiting time, and one right
+#: one; and the memory assessment page, which the A–Z finds for "dementia".
 APP_CORPUS_PAGES = ("schema-therapy.md", "cognitive-analytic-therapy.md",
-                    "cognitive-behavioural-therapy.md")
+                    "cognitive-behavioural-therapy.md", "memory-assessment.md")
 #: A page whose text carries markup: the app must show it as text, never run it.
 HOSTILE_PAGE = """<!doctype html><html><head><title>Hostile page</title>
 <script>alert('head')</script></head><body><main><article><h1>Hostile page</h1>
@@ -95,7 +96,7 @@ HOSTILE_PAGE = """<!doctype html><html><head><title>Hostile page</title>
 @pytest.fixture(scope="session")
 def app_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
     """The index the app tests serve: the good test pages, the hostile page and
-    APP_CORPUS_PAGES (9 documents), built once per session. Read-only for tests."""
+    APP_CORPUS_PAGES (10 documents), built once per session. Read-only for tests."""
     from search import Settings, build_index
 
     root = tmp_path_factory.mktemp("app")

@@ -162,7 +162,12 @@ def test_treatments_lists_documents_and_opens_one_at_a_section(app_index: Path) 
     at = open_app("app_pages/treatments.py")
     labels = [p.proto.label for p in at.get("page_link")]
     assert "Walking group therapy" in labels and "Schema therapy" in labels
-    assert any("9 of 9 pages" in c.value for c in at.caption), [c.value for c in at.caption]
+    assert any("10 of 10 pages" in c.value for c in at.caption), [c.value for c in at.caption]
+    found = open_app("app_pages/treatments.py")
+    found.text_input(key="treatment_filter").input("dementia").run()
+    labels = [p.proto.label for p in found.get("page_link")]
+    assert labels[0] == "Memory assessment", labels  # first of the pages about it
+    assert any("Pages about" in h.value for h in found.subheader)
 
     at = open_app("app_pages/treatments.py", doc="walking-group.txt",
                   section="how-long-does-it-last")
@@ -182,7 +187,7 @@ def test_coverage_shows_the_matrix_gaps_and_disagreements(app_environment: Path)
     store.log_not_covered("how much does parking cost", "Not covered by our content.", "g")
     at = open_app("app_pages/coverage.py")
     matrix = at.dataframe[0].value
-    assert matrix.shape == (9, 8)
+    assert matrix.shape == (10, 8)
     assert list(matrix.columns)[:2] == ["What is it", "How it works"]
     assert "Walking group therapy" in matrix.index
     gaps = at.dataframe[1].value
@@ -212,7 +217,7 @@ def test_index_page_shows_status(app_index: Path) -> None:
     at = open_app("app_pages/index_status.py")
     metrics = {m.label: m.value for m in at.metric}
     manifest = read_manifest(app_index)
-    assert metrics["Documents"] == "9"
+    assert metrics["Documents"] == "10"
     assert metrics["Chunks"] == str(manifest.chunk_count)
     assert metrics["Schema version"] == str(manifest.schema_version)
     status = "\n".join(markdown_bodies(at))

@@ -191,6 +191,15 @@ def test_the_read_out_copy_and_its_icon_hide_nothing(app_url: str, browser: Any)
     _screenshot(browser, "ask-read-out.png")
 
 
+def test_the_a_to_z_finds_dementia(app_url: str, browser: Any) -> None:
+    browser.get(f"{app_url}/treatments")
+    _wait_for(browser, "Treatments A–Z", "Find a treatment")
+    box = browser.find_element(By.CSS_SELECTOR, "input[aria-label='Find a treatment']")
+    box.send_keys("dementia\n")
+    _wait_for(browser, "Pages about", "Memory assessment")
+    _screenshot(browser, "treatments-dementia.png")
+
+
 def test_crisis_banner_in_the_browser(app_url: str, browser: Any) -> None:
     browser.get(f"{app_url}/?q={quote('I want to kill myself')}")
     _wait_for(browser, "Crisis: act on this first", "999")
