@@ -378,3 +378,11 @@ def test_one_card_per_passage_with_each_quoted_sentence_marked() -> None:
     answer_sentences = [s for s in at.code[0].value.split("\n\n")[0].split(". ") if s]
     assert len(bodies) == 1  # two sentences quoted from one passage: one card
     assert bodies[0].count("<mark>") == len(answer_sentences) >= 2
+
+
+def test_a_question_in_another_language_is_told_we_answer_in_english() -> None:
+    at = open_app(q="¿cuánto dura la terapia cognitivo conductual?")
+    assert any("We answer in English" in w.value and "es" in w.value for w in at.warning)
+    crisis = open_app(q="quiero suicidarme esta noche")
+    assert "Crisis: act on this first" in crisis.error[0].value  # the banner comes first
+    assert any("We answer in English" in w.value for w in crisis.warning)
