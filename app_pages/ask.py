@@ -187,7 +187,8 @@ def _log_not_covered(answer: Answer, store: FeedbackStore | None, generation: st
         logged.add((generation, answer.question))
 
 
-def _feedback(answer: Answer, store: FeedbackStore, generation: str) -> None:
+def _feedback(answer: Answer, store: FeedbackStore, generation: str,
+              keep: frozenset[str]) -> None:
     key = hashlib.sha256(f"{generation}\0{answer.question}\0{answer.answer}".encode()
                          ).hexdigest()[:12]
     sent: set[str] = st.session_state.setdefault("feedback_sent", set())
@@ -212,7 +213,7 @@ def _feedback(answer: Answer, store: FeedbackStore, generation: str) -> None:
                 st.warning("Choose helpful, not helpful or wrong or outdated passage first.")
             else:
                 store.record(answer.question, answer.answer, verdict, comment or "",
-                             generation, passage or "")
+                             generation, passage or "", keep)
                 sent.add(key)
                 st.rerun()
 
@@ -256,7 +257,7 @@ def main() -> None:
         _show_not_covered(answer, answerer)
         _log_not_covered(answer, store, generation)
     if store is not None and not answer.safety.crisis:  # a crisis message is never stored
-        _feedback(answer, store, generation)
+        _feedback(answer, store, generation, state.our_numbers(answerer))
 
 
 main()

@@ -31,6 +31,7 @@ from search import (
     ServedIndex,
     Settings,
     disagreements,
+    numbers_in,
     read_manifest,
     served_index,
 )
@@ -99,6 +100,12 @@ def answerer() -> Answerer | None:
     except SearchError as error:
         st.error(f"The index cannot be served. {error}", icon=":material/error:")
         return None
+
+
+def our_numbers(answerer: Answerer) -> frozenset[str]:
+    """The phone numbers our pages give: feedback keeps these and masks any other."""
+    return served().derived(answerer, "our numbers", lambda current: numbers_in(
+        stored.document.text for stored in current.documents.values()))
 
 
 def disagreements_in(answerer: Answerer) -> list[Disagreement]:

@@ -12,6 +12,7 @@ Importing this package does not import torch; the model loads on first use.
 
 from search.answer import NOT_COVERED, Answer, Answerer, Citation
 from search.config import ChunkSettings, CoverageSettings, FeedbackSettings, Settings
+from search.contacts import numbers_in
 from search.coverage import (
     BAND_LABELS,
     Band,
@@ -91,6 +92,7 @@ __all__ = [
     "find_treatments",
     "frame_csv",
     "load_document",
+    "numbers_in",
     "open_index",
     "open_searcher",
     "read_manifest",

@@ -99,12 +99,14 @@ class FeedbackStore:
             yield connection
 
     def record(self, question: str, answer_text: str, verdict: Verdict, comment: str = "",
-               index_generation: str = "", passage: str = "") -> FeedbackRecord:
-        """Store one verdict on an answer; question and comment are masked first."""
+               index_generation: str = "", passage: str = "",
+               keep: frozenset[str] = frozenset()) -> FeedbackRecord:
+        """Store one verdict on an answer; question and comment are masked first, except
+        the phone numbers of ``keep`` (our pages' own, ``contacts.numbers_in``)."""
         if verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, got {verdict!r}")
-        record = FeedbackRecord(0, _now(), verdict, mask(question.strip()), answer_text,
-                                mask(comment.strip()), passage, index_generation)
+        record = FeedbackRecord(0, _now(), verdict, mask(question.strip(), keep), answer_text,
+                                mask(comment.strip(), keep), passage, index_generation)
         with self._connect() as connection:
             cursor = connection.execute(
                 "INSERT INTO feedback (created_at, verdict, question, answer, comment, passage,"

@@ -247,7 +247,8 @@ def test_feedback_is_stored_masked_and_crisis_messages_never(
         client: TestClient, key: dict[str, str], tmp_path: Path) -> None:
     stored = client.post("/v1/feedback", headers=key, json={
         "question": "walking group length? I'm on 07700 900123", "answer": "eight weeks",
-        "verdict": "wrong_passage", "comment": "ring me: jo@example.org"})
+        "verdict": "wrong_passage",
+        "comment": "ring me: jo@example.org; is 0808 157 0998 still right?"})
     assert stored.status_code == 201 and stored.json()["stored"]
     crisis = client.post("/v1/feedback", headers=key, json={
         "question": "I want to end my life tonight", "verdict": "not_helpful"})
@@ -255,7 +256,7 @@ def test_feedback_is_stored_masked_and_crisis_messages_never(
         "stored": False, "reason": "crisis messages are never stored"}
     assert feedback_rows(tmp_path) == [
         ("wrong_passage", "walking group length? I'm on [phone number]",
-         "ring me: [e-mail]")]
+         "ring me: [e-mail]; is 0808 157 0998 still right?")]  # our own number stays
 
 
 def test_unanswered_questions_reach_the_gap_list_but_crisis_ones_do_not(

@@ -22,13 +22,53 @@ from search.feedback import FeedbackStore, group_key
     ("NHS number 943 476 5919", "NHS number [NHS number]"),
     ("nhs no 943-476-5919 or 9434765919", "nhs no [NHS number] or [NHS number]"),
     ("e-mail jo.bloggs+gp@nhs.example.net", "e-mail [e-mail]"),
-    ("mobile without the 0: 7700 900123", "mobile without the 0: [number]"),
+    ("mobile without the 0: 7700 900123", "mobile without the 0: [phone number]"),
+    ("NHS 943 476 5910 (a digit wrong)", "NHS [phone number] (a digit wrong)"),  # masked still
+    ("hospital no. 1234 5678 9012", "hospital no. [number]"),
     # Public numbers, times and years are not personal: left alone.
     ("call 999, 111 or Samaritans on 116 123", "call 999, 111 or Samaritans on 116 123"),
     ("in 2024 it took 10 working days", "in 2024 it took 10 working days"),
 ])
 def test_mask_hides_phone_numbers_emails_and_nhs_numbers(text: str, expected: str) -> None:
     assert mask(text) == expected
+
+
+#: Real ways a UK number is written, each with its national digits.
+FORMATS = [
+    ("0808 157 0420", "08081570420"), ("0808 1570420", "08081570420"),
+    ("08081570420", "08081570420"), ("(0808) 157 0420", "08081570420"),
+    ("0808-157-0420", "08081570420"), ("0808.157.0420", "08081570420"),
+    ("+44 808 157 0420", "08081570420"), ("+44 (0)808 157 0420", "08081570420"),
+    ("+44(0)8081570420", "08081570420"), ("0044 808 157 0420", "08081570420"),
+    ("0800 123 456", "0800123456"), ("020 7946 0000", "02079460000"),
+    ("(020) 7946 0000", "02079460000"), ("0161 496 0000", "01614960000"),
+    ("01632 960 001", "01632960001"), ("07700 900123", "07700900123"),
+    ("07700-900-123", "07700900123"), ("+447700900123", "07700900123"),
+    ("+44 7700 900 123", "07700900123"), ("(07700) 900123", "07700900123"),
+]
+
+
+@pytest.mark.parametrize(("written", "digits"), FORMATS)
+def test_every_real_format_is_found_whole_and_normalised(written: str, digits: str) -> None:
+    text = f"Ring {written} today."
+    (found,) = phone_numbers(text)
+    assert found.digits == digits
+    assert text[found.start:found.end] == written
+
+
+def test_nhs_numbers_are_told_by_their_check_digit() -> None:
+    from search.contacts import is_nhs_number
+
+    assert is_nhs_number("9434765919") and is_nhs_number("4010232137")
+    assert not is_nhs_number("9434765910") and not is_nhs_number("943476591")
+    assert not is_nhs_number("1234567890")  # check digit would be 10: never issued
+
+
+def test_numbers_of_our_own_pages_are_kept_and_callers_masked() -> None:
+    ours = frozenset({"08081570420"})
+    text = "staff say 0808 157 0420 is wrong; caller on 07700 900123 (or +44 808 157 0420)"
+    assert mask(text, keep=ours) == ("staff say 0808 157 0420 is wrong; caller on "
+                                     "[phone number] (or +44 808 157 0420)")
 
 
 def test_phone_numbers_are_found_in_national_form() -> None:
