@@ -17,7 +17,6 @@ from search import (
     Disagreement,
     StoredDocument,
     band,
-    coverage_matrix,
     frame_csv,
 )
 
@@ -65,21 +64,28 @@ def _questions(defaults: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], 
 
 def _matrix(answerer: Answerer, questions: tuple[tuple[str, str], ...]) -> CoverageMatrix:
     """The matrix of these questions over the served generation, worked out once for all
-    sessions (the first one to ask sees its progress)."""
+    sessions: the default questions' in the background as soon as a generation is served
+    (``state.prepare_coverage``), an edited list's here, with its progress."""
+    served = state.served()
+    key = ("coverage", questions)
+    if served.ready(answerer, key) or questions == state.settings().coverage.questions:
+        with st.spinner("Working out coverage for this generation…"):
+            state.prepare_coverage(answerer)
+            return served.derived(answerer, key, lambda current: state.coverage_of(
+                current, questions))
+
     def compute(current: Answerer) -> CoverageMatrix:
-        documents = current.documents
-        doc_ids = sorted(documents, key=lambda d: documents[d].document.title.lower())
         bar = st.progress(0.0, text="Asking each page the standard questions…")
 
         def advance(done: int, total: int) -> None:
             bar.progress(done / total, text=f"Asking each page the standard questions… "
                                             f"{done} of {total}")
 
-        matrix = coverage_matrix(current, doc_ids, questions, advance)
+        matrix = state.coverage_of(current, questions, advance)
         bar.empty()
         return matrix
 
-    return state.served().derived(answerer, ("coverage", questions), compute)
+    return served.derived(answerer, key, compute)
 
 
 def _row_names(matrix: CoverageMatrix, documents: dict[str, StoredDocument]) -> list[str]:

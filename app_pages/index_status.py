@@ -100,7 +100,7 @@ def _reingest(answerer: Answerer | None, paths: list[Path]) -> None:
     if report.published:
         # Warm the new generation now, so the next question does not wait for it.
         with contextlib.suppress(SearchError):
-            state.served().answerer()
+            state.prepare_coverage(state.served().answerer())
     # Shown after a rerun, under the status of what is served now.
     st.session_state["last_ingest"] = report
     st.rerun()

@@ -16,6 +16,7 @@ import functools
 import os
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
@@ -23,6 +24,7 @@ import streamlit as st
 from app_pages.roles import RoleRules, load_role_rules
 from search import (
     Answerer,
+    CoverageMatrix,
     Disagreement,
     FeedbackSettings,
     FeedbackStore,
@@ -30,6 +32,7 @@ from search import (
     SearchError,
     ServedIndex,
     Settings,
+    coverage_matrix,
     disagreements,
     numbers_in,
     read_manifest,
@@ -96,10 +99,28 @@ def answerer() -> Answerer | None:
         return None
     try:
         with st.spinner("Loading the model and index…"):
-            return served().answerer_for(published.generation)
+            current = served().answerer_for(published.generation)
+        prepare_coverage(current)
+        return current
     except SearchError as error:
         st.error(f"The index cannot be served. {error}", icon=":material/error:")
         return None
+
+
+def coverage_of(answerer: Answerer, questions: tuple[tuple[str, str], ...],
+                progress: Callable[[int, int], None] | None = None) -> CoverageMatrix:
+    """Every page asked these standard questions, pages in title order."""
+    documents = answerer.documents
+    doc_ids = sorted(documents, key=lambda d: documents[d].document.title.lower())
+    return coverage_matrix(answerer, doc_ids, questions, progress)
+
+
+def prepare_coverage(answerer: Answerer) -> None:
+    """Start the default coverage matrix of this generation in the background: the
+    Coverage page then opens on it, not on a wait of a minute after each publish."""
+    questions = settings().coverage.questions
+    served().prepare(answerer, ("coverage", questions),
+                     lambda current: coverage_of(current, questions))
 
 
 def our_numbers(answerer: Answerer) -> frozenset[str]:

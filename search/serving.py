@@ -39,6 +39,7 @@ class ServedIndex:
         self._open: OrderedDict[str, Answerer] = OrderedDict()
         self._derived: dict[tuple[str, Hashable], Any] = {}
         self._computing: dict[tuple[str, Hashable], threading.Lock] = {}
+        self._started: set[tuple[str, Hashable]] = set()
         self._lock = threading.Lock()
         #: How many generations this process has opened (a reopen is a cost users feel).
         self.opened = 0
@@ -99,6 +100,23 @@ class ServedIndex:
                 if answerer.searcher.generation in self._open:
                     self._derived[slot] = value
             return value
+    def ready(self, answerer: Answerer, key: Hashable) -> bool:
+        """Whether ``derived`` of this key is already worked out for this generation."""
+        with self._lock:
+            return (answerer.searcher.generation, key) in self._derived
+
+    def prepare(self, answerer: Answerer, key: Hashable,
+                compute: Callable[[Answerer], Any]) -> None:
+        """Start working ``derived`` out in the background (once per generation and key),
+        so that the first person to need it finds it ready, or nearly."""
+        slot = (answerer.searcher.generation, key)
+        with self._lock:
+            if slot in self._derived or slot in self._computing or slot in self._started:
+                return
+            self._started.add(slot)
+        threading.Thread(target=self.derived, args=(answerer, key, compute), daemon=True,
+                         name=f"prepare {key!r}").start()
+
 
 _PROCESS: dict[tuple[str, Settings], ServedIndex] = {}
 _PROCESS_LOCK = threading.Lock()

@@ -386,3 +386,18 @@ def test_a_question_in_another_language_is_told_we_answer_in_english() -> None:
     crisis = open_app(q="quiero suicidarme esta noche")
     assert "Crisis: act on this first" in crisis.error[0].value  # the banner comes first
     assert any("We answer in English" in w.value for w in crisis.warning)
+
+
+def test_coverage_is_worked_out_in_the_background_once_a_generation_is_served() -> None:
+    import time as clock
+
+    open_app(q="how long does the walking group last")  # no one opens Coverage
+    served, answerer = state.served(), state.served().answerer()
+    key = ("coverage", state.settings().coverage.questions)
+    deadline = clock.monotonic() + 60
+    while not served.ready(answerer, key):
+        assert clock.monotonic() < deadline, "coverage was never prepared"
+        clock.sleep(0.2)
+    at = open_app("app_pages/coverage.py")
+    assert at.dataframe[0].value.shape == (10, 8)
+    assert not at.get("progress")  # nothing left to work out when the page opens

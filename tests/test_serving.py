@@ -64,3 +64,24 @@ def test_derived_values_are_worked_out_once_per_generation(good_corpus: Path,
 def test_an_empty_folder_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(IndexNotFoundError, match="ingest"):
         ServedIndex(tmp_path / "nothing").answerer()
+
+
+def test_prepare_works_a_value_out_in_the_background_once(good_corpus: Path, tmp_path: Path,
+                                                          embedder) -> None:  # type: ignore[no-untyped-def]
+    index = tmp_path / "index"
+    build_index([good_corpus], index, embedder=embedder)
+    served = ServedIndex(index, Settings())
+    answerer = served.answerer()
+    calls: list[str] = []
+
+    def slow(current):  # type: ignore[no-untyped-def]
+        calls.append(current.searcher.generation)
+        time.sleep(0.3)
+        return "matrix"
+
+    served.prepare(answerer, "coverage", slow)
+    served.prepare(answerer, "coverage", slow)  # a second session: nothing more started
+    assert not served.ready(answerer, "coverage")  # still being worked out
+    # Someone opening the page meanwhile waits for that result instead of redoing it.
+    assert served.derived(answerer, "coverage", slow) == "matrix"
+    assert served.ready(answerer, "coverage") and calls == [answerer.searcher.generation]
