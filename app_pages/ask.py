@@ -45,6 +45,10 @@ _ANSWERS_KEPT = 32
 _KEPT = ("question", "filter_docs", "filter_sections")
 
 
+#: Questions of the session listed in the sidebar, at most.
+_HISTORY_KEPT = 10
+
+
 def _restore_inputs() -> None:
     """Back from another page, the question and filters are as they were; a link's ?q=
     fills the box once."""
@@ -76,6 +80,39 @@ def _filters(answerer: Answerer) -> Filters:
         groups = st.multiselect("Section", list(SECTION_GROUPS), key="filter_sections",
                                 placeholder="All sections")
     return Filters(frozenset(doc_ids), tuple(w for g in groups for w in SECTION_GROUPS[g]))
+
+
+def _chosen_only(answerer: Answerer, filters: Filters) -> None:
+    """A treatment chosen in the sidebar narrows every answer: say so loudly, and offer
+    to search everything with one click."""
+    titles = sorted(answerer.documents[d].document.title for d in filters.doc_ids
+                    if d in answerer.documents)
+    st.warning(f"**Only {display.escape(', '.join(titles))}** is searched: the treatment "
+               "chosen in the sidebar.", icon=":material/filter_alt:")
+    st.button("Search all treatments", icon=":material/filter_alt_off:",
+              on_click=lambda: st.session_state.update(filter_docs=[]))
+
+
+def _remember(question: str) -> None:
+    """This session's questions, newest first (kept in the session only, never stored)."""
+    history: list[str] = st.session_state.setdefault("history", [])
+    if question in history:
+        history.remove(question)
+    history.insert(0, question)
+    del history[_HISTORY_KEPT:]
+
+
+def _history() -> None:
+    """The session's earlier questions in the sidebar: one click asks again."""
+    history: list[str] = st.session_state.get("history", [])
+    if len(history) < 2:
+        return
+    with st.sidebar:
+        st.subheader("This session's questions")
+        for n, earlier in enumerate(history[1:]):
+            st.button(earlier if len(earlier) <= 60 else earlier[:57] + "…", key=f"history_{n}",
+                      on_click=lambda q=earlier: st.session_state.update(question=q),
+                      help=earlier, width="stretch")
 
 
 def _ask(answerer: Answerer, question: str, filters: Filters) -> Answer:
@@ -242,10 +279,13 @@ def main() -> None:
     if answer.safety.crisis:
         banner.error(f"#### Crisis: act on this first\n{display.escape(answer.safety.guidance)}",
                      icon=":material/emergency:")
+    _remember(question)
     if answer.notice:
         st.info(display.escape(answer.notice), icon=":material/info:")
+    elif filters.doc_ids:
+        _chosen_only(answerer, filters)
     elif filters:
-        st.caption("Filtered: only the treatments and sections chosen in the sidebar.")
+        st.caption("Filtered: only the sections chosen in the sidebar.")
     store = state.feedback_store()
     generation = answerer.searcher.generation
     if answer.answered:
@@ -258,6 +298,7 @@ def main() -> None:
         _log_not_covered(answer, store, generation)
     if store is not None and not answer.safety.crisis:  # a crisis message is never stored
         _feedback(answer, store, generation, state.our_numbers(answerer))
+    _history()
 
 
 main()

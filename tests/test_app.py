@@ -139,7 +139,9 @@ def test_sidebar_filters_restrict_the_answer_and_survive_a_page_visit() -> None:
     assert sources(at) == {"schema-therapy.md"}
     at.sidebar.multiselect(key="filter_docs").set_value(["walking-group.txt"]).run()
     at.sidebar.multiselect(key="filter_sections").set_value(["Side effects and risks"]).run()
-    assert at.warning[0].value.startswith("**Not covered by our content.**")  # no such section
+    assert any(w.value.startswith("**Not covered by our content.**")  # no such section
+               for w in at.warning)
+    assert any("Only Walking group therapy" in w.value for w in at.warning)  # said loudly
     at.switch_page("app_pages/treatments.py").run()
     at.switch_page("app_pages/ask.py").run()
     assert at.text_input(key="question").value == question
@@ -401,3 +403,24 @@ def test_coverage_is_worked_out_in_the_background_once_a_generation_is_served() 
     at = open_app("app_pages/coverage.py")
     assert at.dataframe[0].value.shape == (10, 8)
     assert not at.get("progress")  # nothing left to work out when the page opens
+
+
+def test_the_session_keeps_its_questions_and_one_click_asks_again() -> None:
+    at = open_app(q="how long does the walking group last")
+    at.text_input(key="question").input("what is sleep therapy").run()
+    buttons = [b for b in at.sidebar.button if b.key and b.key.startswith("history_")]
+    assert [b.label for b in buttons] == ["how long does the walking group last"]
+    buttons[0].click().run()
+    assert at.text_input(key="question").value == "how long does the walking group last"
+    assert "eight weeks" in at.code[0].value
+
+
+def test_a_chosen_treatment_is_said_loudly_and_one_click_searches_all() -> None:
+    at = open_app()
+    at.sidebar.multiselect(key="filter_docs").set_value(["schema-therapy.md"]).run()
+    at.text_input(key="question").input("what happens in a session").run()
+    assert any("Only Schema therapy" in w.value for w in at.warning)
+    assert "schema-therapy.md" in at.code[1].value
+    next(b for b in at.button if b.label == "Search all treatments").click().run()
+    assert not at.sidebar.multiselect(key="filter_docs").value
+    assert not any("Only" in w.value for w in at.warning)
