@@ -47,7 +47,7 @@ def find_treatments(searcher: Searcher, typed: str) -> Found:
     ordered = sorted(titles, key=lambda d: titles[d].lower())
     if not wanted:
         return Found(tuple(ordered), ())
-    by_name = tuple(d for d in ordered if _name_matches(wanted, titles[d], d))
+    by_name = tuple(d for d in ordered if name_matches(wanted, titles[d], d))
     best: dict[str, float] = {}  # page → its closest passage
     if any(len(w) > 2 for w in _WORD.findall(wanted)):
         query = searcher.analyse(wanted)
@@ -61,7 +61,7 @@ def find_treatments(searcher: Searcher, typed: str) -> Found:
     return Found(by_name, tuple(about[:ABOUT_PAGES]))
 
 
-def _name_matches(wanted: str, title: str, source: str) -> bool:
+def name_matches(wanted: str, title: str, source: str) -> bool:
     name = title.lower()
     if wanted in name or wanted in source.lower():
         return True

@@ -75,6 +75,17 @@ def embedder():  # type: ignore[no-untyped-def]
     return model
 
 
+@pytest.fixture(scope="session")
+def good_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
+    """A real-model index of tests/data/good, built once per session. Read-only for tests:
+    a test that changes an index builds its own."""
+    from search import build_index
+
+    folder = tmp_path_factory.mktemp("good") / "index"
+    assert build_index([DATA / "good"], folder, embedder=embedder).published
+    return folder
+
+
 #: Shipped pages carrying the planted wrong phone number and waiting time, and one right
 #: one; and the memory assessment page, which the A–Z finds for "dementia".
 APP_CORPUS_PAGES = ("schema-therapy.md", "cognitive-analytic-therapy.md",

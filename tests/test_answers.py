@@ -12,15 +12,12 @@ from search.answer import NOT_COVERED, Answerer
 from search.config import AnswerSettings, RetrievalSettings
 from search.retrieval import Filters, Searcher
 
-from .conftest import DATA
-
 pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")
-def searcher(tmp_path_factory: pytest.TempPathFactory, embedder) -> Searcher:  # type: ignore[no-untyped-def]
-    folder = tmp_path_factory.mktemp("answers") / "index"
-    build_index([DATA / "good"], folder, embedder=embedder)
+def searcher(good_index: Path, embedder) -> Searcher:  # type: ignore[no-untyped-def]
+    folder = good_index
     return Searcher(open_index(folder), embedder)
 
 

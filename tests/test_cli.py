@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from search import build_index
-
 from .conftest import DATA, ROOT
 
 RESULT_KEYS = {"rank", "score", "chunk_id", "doc_id", "source", "title", "section", "text",
@@ -80,9 +78,8 @@ def test_ingest_of_nothing_readable_exits_one_with_a_json_report(tmp_path: Path)
 # --- with the real model ----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def built_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
-    folder = tmp_path_factory.mktemp("cli") / "index"
-    build_index([DATA / "good"], folder, embedder=embedder)
+def built_index(good_index: Path) -> Path:
+    folder = good_index
     return folder
 
 

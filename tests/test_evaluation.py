@@ -7,11 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from search import build_index
 from search.answerability import FEATURES, load_answerability_model
 from search.cli import main
-
-from .conftest import DATA
 
 pytestmark = pytest.mark.model
 
@@ -31,9 +28,8 @@ QUESTIONS = [
 
 
 @pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
-    folder = tmp_path_factory.mktemp("eval") / "index"
-    build_index([DATA / "good"], folder, embedder=embedder)
+def index(good_index: Path) -> Path:
+    folder = good_index
     return folder
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from search.finder import _name_matches, find_treatments
+from search.finder import find_treatments, name_matches
 
 
 @pytest.mark.parametrize(("typed", "title", "source", "matches"), [
@@ -20,7 +20,7 @@ from search.finder import _name_matches, find_treatments
 ])
 def test_names_match_in_part_or_misspelt(typed: str, title: str, source: str,
                                          matches: bool) -> None:
-    assert _name_matches(typed, title, source) is matches
+    assert name_matches(typed, title, source) is matches
 
 
 @pytest.mark.model

@@ -8,14 +8,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search import ChunkSettings, QueryError, build_index, open_index
+from search import ChunkSettings, QueryError, open_index
 from search.answer import Answerer
 from search.chunking import chunk_document
 from search.loaders.text import text_blocks
 from search.retrieval import Searcher
 from search.structure import build_document
-
-from .conftest import DATA
 
 LINE = st.one_of(
     st.text(min_size=0, max_size=120),
@@ -50,9 +48,8 @@ def test_chunk_spans_are_exact_ordered_and_cover_the_text(token_counter, text: s
 
 
 @pytest.fixture(scope="module")
-def searcher(tmp_path_factory: pytest.TempPathFactory, embedder) -> Searcher:  # type: ignore[no-untyped-def]
-    folder: Path = tmp_path_factory.mktemp("prop") / "index"
-    build_index([DATA / "good"], folder, embedder=embedder)
+def searcher(good_index: Path, embedder) -> Searcher:  # type: ignore[no-untyped-def]
+    folder: Path = good_index
     return Searcher(open_index(folder), embedder)
 
 
