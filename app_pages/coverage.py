@@ -17,6 +17,7 @@ from search import (
     Disagreement,
     StoredDocument,
     band,
+    disagreement_rows,
     frame_csv,
 )
 
@@ -192,6 +193,10 @@ def _show_disagreements(found: list[Disagreement],
                                   label=display.escape(f"Check {document.title}: "
                                                        f"“{fact.written}”"),
                                   span=(fact.start, fact.end))
+    rows = disagreement_rows(found, documents)
+    st.download_button("Download the disagreements (CSV)", frame_csv(pd.DataFrame(rows)),
+                       file_name="coverage-disagreements.csv", mime="text/csv",
+                       icon=":material/download:")
 
 
 def main() -> None:

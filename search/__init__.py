@@ -20,6 +20,7 @@ from search.coverage import (
     Disagreement,
     band,
     coverage_matrix,
+    disagreement_rows,
     disagreements,
 )
 from search.discovery import Failure
@@ -88,6 +89,7 @@ __all__ = [
     "band",
     "build_index",
     "coverage_matrix",
+    "disagreement_rows",
     "disagreements",
     "find_treatments",
     "frame_csv",

@@ -26,6 +26,7 @@ from search.retrieval import Filters
 
 if TYPE_CHECKING:
     from search.answer import Answerer, Citation
+    from search.index import StoredDocument
 
 Band = Literal["good", "fair", "weak", "missing"]
 BAND_LABELS: dict[Band, str] = {
@@ -216,3 +217,22 @@ def disagreements(texts: Mapping[str, str]) -> list[Disagreement]:
         found.append(Disagreement(kind, topic, majority,
                                   tuple((v, tuple(values[v])) for v in ordered), flagged))
     return sorted(found, key=lambda d: (d.kind, -sum(len(f) for _, f in d.values), d.topic))
+
+
+def disagreement_rows(found: list[Disagreement],
+                      documents: dict[str, StoredDocument]) -> list[dict[str, object]]:
+    """One row a fact of each disagreement, for the content team's CSV: what and where
+    (page, file, section, the exact span), which value most pages give, which to check."""
+    rows: list[dict[str, object]] = []
+    for item in found:
+        for value, facts in item.values:
+            for fact in facts:
+                document = documents[fact.doc_id].document
+                section = document.section_at(fact.start)
+                rows.append({
+                    "kind": item.kind, "topic": item.topic, "written": fact.written,
+                    "value": value, "most pages": value == item.majority,
+                    "check": fact in item.flagged, "page": document.title,
+                    "source": document.source, "section": section.heading if section else "",
+                    "start": fact.start, "end": fact.end})
+    return rows

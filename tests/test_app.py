@@ -201,7 +201,8 @@ def test_coverage_shows_the_matrix_gaps_and_disagreements(app_environment: Path)
     assert any("Schema therapy" in c and "0808 157 0240" in c for c in checks)
     assert any("Cognitive analytic therapy" in c and "6 weeks" in c for c in checks)
     downloads = [b.proto.label for b in at.get("download_button")]
-    assert downloads == ["Download the matrix (CSV)", "Download the gap list (CSV)"]
+    assert downloads == ["Download the matrix (CSV)", "Download the gap list (CSV)",
+                         "Download the disagreements (CSV)"]
 
 
 def test_coverage_cell_opens_its_passage() -> None:

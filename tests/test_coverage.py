@@ -101,3 +101,23 @@ def test_standard_questions_name_the_page_and_are_validated() -> None:
         CoverageSettings(questions=())
     with pytest.raises(ConfigError, match="fair <= good"):
         CoverageSettings(good=0.5, fair=0.7)
+
+
+def test_disagreements_download_names_each_fact_and_its_span() -> None:
+    from search import StoredDocument, disagreement_rows
+
+    settings = Settings()
+    documents = {}
+    for name in ("schema-therapy.md", "cognitive-behavioural-therapy.md",
+                 "cognitive-analytic-therapy.md", "counselling.md"):
+        document = load_document(CORPUS / name, name, settings)
+        documents[name] = StoredDocument(document, str(CORPUS / name), str(CORPUS), "now")
+    found = disagreements({d: s.document.text for d, s in documents.items()})
+    rows = disagreement_rows(found, documents)
+    flagged = [r for r in rows if r["check"]]
+    assert {(r["source"], r["written"]) for r in flagged} == {
+        ("schema-therapy.md", "0808 157 0240"), ("cognitive-analytic-therapy.md", "6 weeks")}
+    for row in rows:
+        text = documents[str(row["source"])].document.text
+        assert text[int(row["start"]):int(row["end"])] == row["written"]  # the exact span
+        assert row["section"]
