@@ -19,6 +19,7 @@ from search import (
     band,
     disagreement_rows,
     frame_csv,
+    merge_similar,
 )
 
 COLOURS: dict[Band, str] = {
@@ -150,7 +151,7 @@ def _show_cell(matrix: CoverageMatrix, doc_id: str, label: str,
     display.citation_card([cell.citation], document, context)
 
 
-def _show_gaps() -> None:
+def _show_gaps(answerer: Answerer) -> None:
     store = state.feedback_store()
     if store is None:
         st.info("Feedback is switched off, so no questions are collected.")
@@ -159,15 +160,25 @@ def _show_gaps() -> None:
     if not gaps:
         st.info("No question has been left unanswered or rated poorly yet.")
         return
+    vectors = answerer.searcher.embedder.embed_documents([g.question for g in gaps])
+    gaps = merge_similar(gaps, vectors, state.settings().coverage.gap_similarity)
     table = pd.DataFrame([{
         "question": g.question, "times": g.count, "not covered": g.not_covered,
         "not helpful": g.not_helpful, "wrong or outdated": g.wrong_passage,
-        "last asked": g.last_asked, "comments": " | ".join(g.comments),
+        "last asked": g.last_asked, "also asked as": " | ".join(g.wordings[1:]),
+        "comments": " | ".join(g.comments),
     } for g in gaps])
-    st.caption("Questions that were not covered or got poor feedback, grouped when they use "
-               "the same words, most frequent first. Phone numbers, e-mail addresses and NHS "
-               "numbers were masked before storing.")
+    st.caption("Questions that were not covered or got poor feedback, grouped when they mean "
+               "the same, most asked first (then the most recent). Phone numbers, e-mail "
+               "addresses and NHS numbers were masked before storing.")
     st.dataframe(table, hide_index=True)
+    with st.expander("Every wording and comment, in full"):
+        for gap in gaps:
+            st.markdown(f"**{display.escape(gap.question)}** ({gap.count}×)")
+            for wording in gap.wordings[1:]:
+                st.markdown(f"- also asked as: {display.escape(wording)}")
+            for comment in gap.comments:
+                st.markdown(f"- comment: {display.escape(comment)}")
     st.download_button("Download the gap list (CSV)", frame_csv(table),
                        file_name="coverage-gaps.csv", mime="text/csv",
                        icon=":material/download:")
@@ -217,7 +228,7 @@ def main() -> None:
     with facts_tab:
         _show_disagreements(found, documents)
     with gaps_tab:
-        _show_gaps()
+        _show_gaps(answerer)
     with matrix_tab:
         questions = _questions(settings.questions)
         _show_matrix(_matrix(answerer, questions), documents, settings)

@@ -37,7 +37,7 @@ from search.errors import (
     QueryError,
     SearchError,
 )
-from search.feedback import USER_VERDICTS, FeedbackStore, Verdict
+from search.feedback import USER_VERDICTS, FeedbackStore, Verdict, merge_similar
 from search.finder import Found, find_treatments
 from search.index import IndexSnapshot, Manifest, StoredDocument, open_index, read_manifest
 from search.ingestion import IngestReport, build_index
@@ -94,6 +94,7 @@ __all__ = [
     "find_treatments",
     "frame_csv",
     "load_document",
+    "merge_similar",
     "numbers_in",
     "open_index",
     "open_searcher",

@@ -165,6 +165,8 @@ class CoverageSettings:
     #: counts as well answered, or fairly; below the model's threshold it is not covered.
     good: float = 0.85
     fair: float = 0.65
+    #: Gap-list questions this similar (cosine) count as one (README, "Coverage").
+    gap_similarity: float = 0.8
 
     def __post_init__(self) -> None:
         if not self.questions:
@@ -175,8 +177,9 @@ class CoverageSettings:
         for label, template in self.questions:
             if not label.strip() or not template.strip():
                 raise ConfigError("a coverage question needs a label and a question text")
-        if not -1.0 <= self.fair <= self.good <= 1.0:
-            raise ConfigError("coverage thresholds must satisfy -1 <= fair <= good <= 1")
+        if not -1.0 <= self.fair <= self.good <= 1.0 or not 0 < self.gap_similarity <= 1:
+            raise ConfigError("coverage thresholds must satisfy -1 <= fair <= good <= 1 and "
+                              "0 < gap_similarity <= 1")
 
 
 @dataclass(frozen=True)
@@ -203,11 +206,10 @@ class ApiSettings:
     #: beside the index folder. No file, or no active key in it: every request needing a
     #: key is refused (401), never let through.
     keys_file: Path | None = None
-    #: Largest request body, in bytes, and longest question (issue 13's 20,000 characters).
+    #: Largest request body (bytes) and question (characters).
     max_body_bytes: int = 131_072
     max_question_chars: int = 20_000
-    #: Requests a key may make per minute, per worker process, unless its record says
-    #: otherwise (``keys issue --rate``).
+    #: Requests a key may make per minute, per worker process (``keys issue --rate``).
     rate_per_minute: int = 120
     #: Origins allowed to call the API from a browser; empty: CORS off.
     cors_origins: tuple[str, ...] = ()

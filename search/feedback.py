@@ -19,9 +19,12 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, cast, get_args
+from typing import TYPE_CHECKING, Literal, cast, get_args
 
 from search.contacts import mask
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Verdict = Literal["helpful", "not_helpful", "wrong_passage", "not_covered"]
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
@@ -82,6 +85,8 @@ class Gap:
     wrong_passage: int
     last_asked: str
     comments: tuple[str, ...] = ()
+    #: Every wording grouped here (by the same words, or by meaning: ``merge_similar``).
+    wordings: tuple[str, ...] = ()
 
 
 class FeedbackStore:
@@ -142,8 +147,42 @@ class FeedbackStore:
                 wording, len(records), verdicts["not_covered"], verdicts["not_helpful"],
                 verdicts["wrong_passage"], max(r.created_at for r in records),
                 tuple(dict.fromkeys(r.comment for r in records if r.comment)),
+                tuple(dict.fromkeys(r.question for r in records)),
             ))
-        return sorted(gaps, key=lambda g: (-g.count, g.question.lower()))
+        return _ordered(gaps)
+
+
+def merge_similar(gaps: list[Gap], vectors: np.ndarray, threshold: float) -> list[Gap]:
+    """Gaps whose questions mean the same merged, by the cosine of their (normalised)
+    vectors: a gap joins the most asked group it is ``threshold`` close to, every member of
+    it, so that one topic's different asks ("email for the crisis team", "phone number for
+    the crisis team") do not chain into one."""
+    groups: list[tuple[Gap, list[int]]] = []  # (merged gap, rows of its members' vectors)
+    for index in sorted(range(len(gaps)), key=lambda i: (-gaps[i].count, gaps[i].question)):
+        gap = gaps[index]
+        home = next((n for n, (_, rows) in enumerate(groups)
+                     if all(float(vectors[row] @ vectors[index]) >= threshold
+                            for row in rows)), None)
+        if home is None:
+            groups.append((gap, [index]))
+            continue
+        first, rows = groups[home]
+        groups[home] = (replace(
+            first, count=first.count + gap.count,
+            not_covered=first.not_covered + gap.not_covered,
+            not_helpful=first.not_helpful + gap.not_helpful,
+            wrong_passage=first.wrong_passage + gap.wrong_passage,
+            last_asked=max(first.last_asked, gap.last_asked),
+            comments=tuple(dict.fromkeys(first.comments + gap.comments)),
+            wordings=tuple(dict.fromkeys(first.wordings + gap.wordings))), [*rows, index])
+    return _ordered([gap for gap, _ in groups])
+
+
+def _ordered(gaps: list[Gap]) -> list[Gap]:
+    """Most asked first; among equals the most recently asked, then A–Z."""
+    by_name = sorted(gaps, key=lambda g: g.question.lower())
+    return sorted(sorted(by_name, key=lambda g: g.last_asked, reverse=True),
+                  key=lambda g: -g.count)
 
 
 def group_key(question: str) -> str:

@@ -131,3 +131,24 @@ def test_database_sits_beside_the_index_unless_configured(tmp_path: Path) -> Non
     assert FeedbackSettings().database_for(tmp_path / "index") == tmp_path / "feedback.db"
     chosen = tmp_path / "elsewhere.db"
     assert FeedbackSettings(database=chosen).database_for(tmp_path / "index") == chosen
+
+
+@pytest.mark.model
+def test_gaps_that_mean_the_same_are_merged_and_ties_put_the_latest_first(
+        tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from search.feedback import merge_similar
+
+    store = FeedbackStore(tmp_path / "feedback.db")
+    for question in ("do you do hypnotherapy", "is hypnotherapy available",
+                     "email for crisis team", "phone number for crisis team",
+                     "crisis team email address"):
+        store.log_not_covered(question, "Not covered by our content.", "g")
+    gaps = store.gaps()
+    assert len(gaps) == 5 and all(g.count == 1 for g in gaps)
+    merged = merge_similar(gaps, embedder.embed_documents([g.question for g in gaps]), 0.8)
+    grouped = {frozenset(g.wordings) for g in merged}
+    assert frozenset({"do you do hypnotherapy", "is hypnotherapy available"}) in grouped
+    assert frozenset({"email for crisis team", "crisis team email address"}) in grouped
+    assert frozenset({"phone number for crisis team"}) in grouped  # another ask: apart
+    assert [g.count for g in merged] == [2, 2, 1]
+    assert sum(g.not_covered for g in merged) == 5
