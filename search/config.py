@@ -242,10 +242,8 @@ class Settings:
     backend: str = "auto"
     #: Where ONNX exports are kept; None: $XDG_CACHE_HOME or ~/.cache, treatment-search/.
     model_cache: Path | None = None
-    #: From this many chunks the vector index is IVF-Flat instead of exact. bench/scale.py:
-    #: exact search's single-thread p95 passes 10 ms (a third of the search budget) near
-    #: 47,000-77,000 vectors; IVF-Flat at nprobe 64 keeps recall@10 at 0.995 for 3.7 ms
-    #: p95 at a million, where exact takes 187 ms. README "Benchmarks".
+    #: From this many chunks the vector index is IVF-Flat instead of exact: exact search's
+    #: p95 passes 10 ms near 47,000-77,000 vectors (README, "Scale: a million chunks").
     approximate_from: int = DEFAULT_APPROXIMATE_FROM
     #: Keep a vector for every quotable sentence in the index, so that no answer embeds
     #: text at ask time. Each sentence's vector is pooled from the token states of its
@@ -256,7 +254,7 @@ class Settings:
     #: Texts per forward pass (length-sorted batches). bench/embedding.py on 2 cores:
     #: 8 embeds 23 MedQuAD chunks/s, 16 embeds 22, 32 embeds 19 (same vectors).
     batch_size: int = DEFAULT_BATCH_SIZE
-    #: Passages returned by a search unless the caller asks otherwise.
+    #: Passages a search returns unless asked otherwise.
     k: int = 5
     #: Model threads while ingesting (both cores). While serving, FAISS and torch get
     #: ``query_threads`` (one: their OpenMP pools fight, see FIELD-NOTES); ONNX Runtime
