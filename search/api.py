@@ -28,7 +28,7 @@ from search.api_guards import BodyLimit, Plain, RateLimiter, RequestLog, error_r
 from search.api_keys import ApiKey, KeyFile
 from search.config import Mode, Settings
 from search.contacts import numbers_in
-from search.errors import ConfigError, SearchError
+from search.errors import ConfigError, QueryError, SearchError
 from search.feedback import FeedbackStore
 from search.retrieval import Filters
 from search.serving import ServedIndex
@@ -94,6 +94,10 @@ def create_app(index_dir: Path | str, settings: Settings | None = None) -> FastA
 
     app.add_middleware(RequestLog)
 
+    @app.exception_handler(QueryError)
+    async def query_error(request: Request, error: QueryError) -> JSONResponse:
+        return error_response(422, str(error))
+
     @app.exception_handler(SearchError)
     async def search_error(request: Request, error: SearchError) -> JSONResponse:
         return error_response(503, f"The index cannot be served: {error}")
@@ -146,8 +150,11 @@ def create_app(index_dir: Path | str, settings: Settings | None = None) -> FastA
         """An index is published and loads: 200, else 503 with what to do. Needs no key."""
         try:
             current = served.answerer()
-        except SearchError as error:
-            return JSONResponse({"ready": False, "error": str(error)}, status_code=503)
+        except SearchError as error:  # the details (server paths) go to the log, not out
+            log.error("not ready: %s", error)
+            return JSONResponse({"ready": False, "error": f"{type(error).__name__}: the "
+                                 "index cannot be served; see the server's log"},
+                                status_code=503)
         return JSONResponse({"ready": True, "generation": current.searcher.generation,
                              "documents": len(current.searcher.snapshot.documents)})
 

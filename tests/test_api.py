@@ -80,11 +80,14 @@ def test_health_and_ready_need_no_key(client: TestClient, api_index: Path) -> No
                      "documents": 5}
 
 
-def test_ready_says_what_to_do_without_an_index(keys: KeyFile, tmp_path: Path) -> None:
+def test_ready_says_not_ready_without_an_index_and_leaks_no_path(keys: KeyFile,
+                                                                 tmp_path: Path) -> None:
     with client_for(tmp_path / "no-index", keys, tmp_path) as client:
         response = client.get("/v1/ready")
     assert response.status_code == 503
-    assert "python ingest.py" in response.json()["error"]
+    assert response.json() == {"ready": False, "error": "IndexNotFoundError: the index "
+                               "cannot be served; see the server's log"}
+    assert str(tmp_path) not in response.text  # no server path to a caller without a key
 
 
 def test_every_other_endpoint_needs_a_valid_key(client: TestClient, keys: KeyFile) -> None:
@@ -188,6 +191,7 @@ def test_documents_and_their_section_spans(client: TestClient, key: dict[str, st
     ("{not json", 422), ("[]", 422), ('{"question": null}', 422), ('{"question": 12345}', 422),
     ('{"question": ""}', 422), ('{"question": "x", "extra": 1}', 422),
     ('{"question": "x", "mode": "magic"}', 422), ('{"q": "x"}', 422),
+    ('{"question": "\\u200b\\u0007"}', 422),  # only characters that carry no text
 ])
 def test_bad_requests_are_refused_with_a_reason(client: TestClient, key: dict[str, str],
                                                 body: str, status: int) -> None:
