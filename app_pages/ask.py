@@ -139,7 +139,7 @@ def _show_answer(answer: Answer, answerer: Answerer) -> None:
     with st.container(border=True):
         st.caption(":material/verified: Approved wording, signed off by the content team"
                    if answer.approved else "Answer, quoted word for word from our pages")
-        st.markdown(display.escape(answer.answer))
+        st.markdown(display.answer_markdown(answer))
     warnings = _check_facts(answer, answerer)
     st.caption("To read out or paste: copy with the icon at the top right of the box.")
     # Room for the copy icon, which otherwise sits over the end of the first line (it hid

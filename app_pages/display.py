@@ -70,6 +70,14 @@ def breadcrumb(title: str, section: str) -> str:
     return section if section.startswith(title) else f"{title} › {section}"
 
 
+def answer_markdown(answer: Answer) -> str:
+    """The answer's sentences, escaped, each followed by its markers as links to their
+    source cards below (``#source-n``)."""
+    return " ".join(escape(sentence.text) + "".join(
+        f" [&#91;{n}&#93;](#source-{n})" for n in sentence.citations)
+        for sentence in answer.sentences) or escape(answer.answer)
+
+
 def copy_text(answer: Answer) -> str:
     """The answer with its citation markers and sources (file names too): to paste where
     the sources must be traceable."""
@@ -124,7 +132,10 @@ def citation_card(citations: list[Citation], document: Document,
     page = f" · page {first.page}" if first.page else ""
     markers = "".join(f"[{c.n}]" for c in citations)
     with st.container(border=True):
-        st.markdown(f"**{escape(markers)} {escape(first.title)}**")
+        # Anchors the answer's [n] markers link to (our own ids: numbers only).
+        anchors = "".join(f'<span id="source-{c.n}"></span>' for c in citations)
+        st.markdown(f"{anchors}**{escape(markers)} {escape(first.title)}**",
+                    unsafe_allow_html=True)
         st.caption(escape(breadcrumb(first.title, first.section)) + page + " · "
                    + escape(first.source))
         st.markdown(highlight(document.text, context, *((c.start, c.end) for c in citations)),

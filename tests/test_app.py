@@ -76,7 +76,8 @@ def test_question_in_link_is_answered_with_cited_passages() -> None:
     assert "Sources:\n[1] Walking group therapy › How long does it last? — walking-group.txt" \
         in copy.value
     bodies = markdown_bodies(at)
-    assert any("eight weeks" in b and "&#91;1&#93;" in b for b in bodies)  # the answer, [1]
+    assert any("eight weeks" in b and "[&#91;1&#93;](#source-1)" in b for b in bodies)  # [1]
+    assert any('<span id="source-1"></span>' in b for b in bodies)  # the card it opens
     assert any("<mark>Groups meet once a week for eight weeks&#46;</mark>" in b for b in bodies)
     links = [p for p in at.get("page_link") if "doc=walking-group.txt" in p.proto.query_string]
     assert links and "section=how-long-does-it-last" in links[0].proto.query_string

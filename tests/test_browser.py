@@ -155,6 +155,8 @@ def test_link_with_a_question_shows_the_cited_answer(app_url: str, browser: Any)
     assert "Groups meet once a week for eight weeks." in text
     assert "walking-group.txt" in text
     assert "q=" not in browser.current_url  # the caller's words leave the address bar
+    marker = browser.find_element(By.CSS_SELECTOR, "a[href$='#source-1']")
+    assert marker.text == "[1]" and browser.find_elements(By.ID, "source-1")
     _screenshot(browser, "ask.png")
 
 
