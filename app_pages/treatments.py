@@ -49,12 +49,15 @@ def _document_page(stored: StoredDocument) -> None:
         chosen = section.slug == requested
         with st.expander(display.escape(heading), expanded=show_all or chosen,
                          icon=":material/bookmark:" if chosen else None):
-            if marked and section.start <= marked[0] < section.end:
+            quoted = marked if marked and section.start <= marked[0] < section.end else None
+            if quoted:
                 st.markdown(display.highlight(document.text, (section.start, section.end),
-                                              marked), unsafe_allow_html=True)
+                                              quoted), unsafe_allow_html=True)
             else:
                 st.markdown(display.paragraphs(body) or "*(no text under this heading)*")
-            if page:
+            if quoted and document.page_starts:  # a PDF opens at the quote's own page
+                st.caption(f"The quote is on page {document.page_at(quoted[0])} of the PDF")
+            elif page:
                 st.caption(f"Page {page}")
 
 

@@ -426,3 +426,17 @@ def test_a_chosen_treatment_is_said_loudly_and_one_click_searches_all() -> None:
     next(b for b in at.button if b.label == "Search all treatments").click().run()
     assert not at.sidebar.multiselect(key="filter_docs").value
     assert not any("Only" in w.value for w in at.warning)
+
+
+def test_a_pdf_citation_opens_at_its_page_with_the_quote_marked(app_index: Path) -> None:
+    from search import open_index
+
+    document = open_index(app_index).documents["nature-therapy.pdf"].document
+    section = next(s for s in document.sections if s.heading == "How do I get referred?")
+    start = section.start
+    end = document.text.index(".", start) + 1
+    at = open_app("app_pages/treatments.py", doc="nature-therapy.pdf",
+                  section=section.slug, hl=f"{start}-{end}")
+    assert any(f"page {document.page_at(start)} of the PDF" in c.value for c in at.caption)
+    assert document.page_at(start) == 2
+    assert any("<mark>" in b for b in markdown_bodies(at))
