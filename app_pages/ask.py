@@ -23,7 +23,9 @@ from search import (
     FeedbackStore,
     Filters,
     SearchError,
+    Side,
     Verdict,
+    comparison,
 )
 
 #: Sidebar section filter → heading words it matches (any case; see Filters).
@@ -80,6 +82,23 @@ def _filters(answerer: Answerer) -> Filters:
         groups = st.multiselect("Section", list(SECTION_GROUPS), key="filter_sections",
                                 placeholder="All sections")
     return Filters(frozenset(doc_ids), tuple(w for g in groups for w in SECTION_GROUPS[g]))
+
+
+def _show_comparison(sides: tuple[Side, ...], answerer: Answerer) -> None:
+    """The named treatments' sections for what is asked, side by side, quoted whole."""
+    st.caption("Side by side, quoted word for word from each page: no sentence here is "
+               "ours.")
+    for column, side in zip(st.columns(len(sides)), sides, strict=True):
+        with column, st.container(border=True):
+            st.markdown(f"**{display.escape(side.title)}**")
+            if side.missing:
+                st.warning(display.escape(side.missing), icon=":material/help:")
+                continue
+            document = answerer.documents[side.doc_id].document
+            st.caption(display.escape(side.heading))
+            st.markdown(display.paragraphs(document.text[side.start:side.end]))
+            display.open_link(side.doc_id, document.section_at(side.start),
+                              span=(side.start, side.end))
 
 
 def _chosen_only(answerer: Answerer, filters: Filters) -> None:
@@ -288,7 +307,11 @@ def main() -> None:
         st.caption("Filtered: only the sections chosen in the sidebar.")
     store = state.feedback_store()
     generation = answerer.searcher.generation
-    if answer.answered:
+    sides = comparison(answer.query, answerer.documents, answerer.rules) \
+        if answer.query and not answer.safety.crisis else ()
+    if sides:
+        _show_comparison(sides, answerer)
+    elif answer.answered:
         _show_answer(answer, answerer)
     elif answer.safety.crisis:  # the banner is what matters; the rest stays folded
         with st.expander(f"{NOT_COVERED} Nearest passages"):

@@ -11,6 +11,7 @@ Importing this package does not import torch; the model loads on first use.
 """
 
 from search.answer import NOT_COVERED, Answer, Answerer, Citation
+from search.comparison import Side, comparison
 from search.config import ChunkSettings, CoverageSettings, FeedbackSettings, Settings
 from search.contacts import numbers_in
 from search.coverage import (
@@ -84,10 +85,12 @@ __all__ = [
     "Section",
     "ServedIndex",
     "Settings",
+    "Side",
     "StoredDocument",
     "Verdict",
     "band",
     "build_index",
+    "comparison",
     "coverage_matrix",
     "disagreement_rows",
     "disagreements",

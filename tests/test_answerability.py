@@ -166,3 +166,22 @@ def test_word_pages_answer_with_exact_spans(answerer: Answerer, question: str, s
     assert citation.source == source and citation.page is None
     text = answerer.searcher.snapshot.documents[citation.doc_id].document.text
     assert text[citation.start:citation.end] == citation.quote
+
+
+@pytest.mark.parametrize(("question", "headings"), [
+    ("difference between CBT and CAT", ["What is cognitive analytic therapy?",
+                                        "What is cognitive behavioural therapy?"]),
+    ("cbt vs dbt how long", ["How long does CBT take?", "How long does DBT take?"]),
+])
+def test_two_treatments_compared_side_by_side_from_their_own_sections(
+        answerer: Answerer, question: str, headings: list[str]) -> None:
+    from search.comparison import comparison
+
+    query = answerer.searcher.analyse(question)
+    sides = comparison(query, answerer.documents, answerer.rules)
+    assert [s.heading for s in sides] == headings
+    for side in sides:
+        text = answerer.documents[side.doc_id].document.text[side.start:side.end]
+        assert text.strip() and side.heading not in text  # the section's own body
+    one = answerer.searcher.analyse("how long does cbt take")
+    assert comparison(one, answerer.documents, answerer.rules) == ()  # one named: no

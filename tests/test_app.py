@@ -440,3 +440,12 @@ def test_a_pdf_citation_opens_at_its_page_with_the_quote_marked(app_index: Path)
     assert any(f"page {document.page_at(start)} of the PDF" in c.value for c in at.caption)
     assert document.page_at(start) == 2
     assert any("<mark>" in b for b in markdown_bodies(at))
+
+
+def test_difference_between_two_treatments_is_shown_side_by_side() -> None:
+    at = open_app(q="difference between CBT and CAT")
+    assert any("Side by side" in c.value for c in at.caption)
+    titles = [m.value for m in at.markdown if m.value.startswith("**Cognitive")]
+    assert titles == ["**Cognitive analytic therapy &#40;CAT&#41;**",
+                      "**Cognitive behavioural therapy &#40;CBT&#41;**"]
+    assert not any("Not covered" in w.value for w in at.warning)
