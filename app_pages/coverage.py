@@ -9,6 +9,7 @@ import streamlit as st
 from app_pages import display, state
 from search import (
     BAND_LABELS,
+    GAP_STATUSES,
     Answerer,
     Band,
     ConfigError,
@@ -162,8 +163,15 @@ def _show_gaps(answerer: Answerer) -> None:
         return
     vectors = answerer.searcher.embedder.embed_documents([g.question for g in gaps])
     gaps = merge_similar(gaps, vectors, state.settings().coverage.gap_similarity)
+    statuses = {g.question: store.status_of(g) for g in gaps}
+    if not st.toggle("Show gaps marked resolved or won't fix", key="gaps_closed"):
+        gaps = [g for g in gaps if statuses[g.question] == "open"]
+    if not gaps:
+        st.info("Every gap is marked resolved or won't fix.")
+        return
     table = pd.DataFrame([{
-        "question": g.question, "times": g.count, "not covered": g.not_covered,
+        "question": g.question, "status": statuses[g.question], "times": g.count,
+        "not covered": g.not_covered,
         "not helpful": g.not_helpful, "wrong or outdated": g.wrong_passage,
         "last asked": g.last_asked, "also asked as": " | ".join(g.wordings[1:]),
         "comments": " | ".join(g.comments),
@@ -182,6 +190,13 @@ def _show_gaps(answerer: Answerer) -> None:
     st.download_button("Download the gap list (CSV)", frame_csv(table),
                        file_name="coverage-gaps.csv", mime="text/csv",
                        icon=":material/download:")
+    with st.form("mark_gap"):
+        by_question = {g.question: g for g in gaps}
+        chosen = st.selectbox("Mark a gap", list(by_question), key="gap_to_mark")
+        status = st.radio("As", GAP_STATUSES, horizontal=True, key="gap_status")
+        if st.form_submit_button("Save") and chosen is not None:
+            store.mark_gap(by_question[chosen], status)
+            st.rerun()
 
 
 def _show_disagreements(found: list[Disagreement],

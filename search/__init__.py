@@ -38,7 +38,13 @@ from search.errors import (
     QueryError,
     SearchError,
 )
-from search.feedback import USER_VERDICTS, FeedbackStore, Verdict, merge_similar
+from search.feedback import (
+    GAP_STATUSES,
+    USER_VERDICTS,
+    FeedbackStore,
+    Verdict,
+    merge_similar,
+)
 from search.finder import Found, find_treatments
 from search.index import IndexSnapshot, Manifest, StoredDocument, open_index, read_manifest
 from search.ingestion import IngestReport, build_index
@@ -50,6 +56,7 @@ from search.spreadsheet import frame_csv
 __all__ = [
     "BAND_LABELS",
     "BREADCRUMB_SEPARATOR",
+    "GAP_STATUSES",
     "NOT_COVERED",
     "USER_VERDICTS",
     "Answer",

@@ -49,6 +49,17 @@ CREATE TABLE IF NOT EXISTS feedback (
     index_generation TEXT NOT NULL DEFAULT ''
 )
 """
+#: What the content team decided about a gap, per wording; a gap asked again after it
+#: was marked is open again.
+_STATUS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS gap_status (
+    wording TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    marked_at TEXT NOT NULL
+)
+"""
+GapStatus = Literal["open", "resolved", "won't fix"]
+GAP_STATUSES: tuple[GapStatus, ...] = get_args(GapStatus)
 
 #: Words that do not change what a question is about, ignored when grouping.
 _FILLER = frozenset((
@@ -97,6 +108,7 @@ class FeedbackStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as connection:
             connection.execute(_SCHEMA)
+            connection.execute(_STATUS_SCHEMA)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -119,6 +131,32 @@ class FeedbackStore:
                 (record.created_at, record.verdict, record.question, record.answer,
                  record.comment, record.passage, record.index_generation))
         return replace(record, id=cursor.lastrowid or 0)
+
+    def mark_gap(self, gap: Gap, status: GapStatus) -> None:
+        """Keep the content team's decision on a gap (every wording of it); "open" clears it."""
+        if status not in GAP_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(GAP_STATUSES)}, got {status!r}")
+        with self._connect() as connection:
+            for wording in gap.wordings or (gap.question,):
+                if status == "open":
+                    connection.execute("DELETE FROM gap_status WHERE wording = ?", (wording,))
+                else:
+                    connection.execute("INSERT OR REPLACE INTO gap_status VALUES (?, ?, ?)",
+                                       (wording, status, _now()))
+
+    def status_of(self, gap: Gap) -> GapStatus:
+        """The gap's status: the latest decision on any of its wordings, unless the gap was
+        asked again since."""
+        wordings = gap.wordings or (gap.question,)
+        placeholders = ",".join("?" * len(wordings))  # only "?"s: the values are bound
+        with self._connect() as connection:
+            marks = connection.execute(
+                f"SELECT status, marked_at FROM gap_status WHERE wording IN ({placeholders})",
+                wordings).fetchall()
+        if not marks:
+            return "open"
+        status, marked_at = max(marks, key=lambda m: m[1])
+        return cast(GapStatus, status) if marked_at >= gap.last_asked else "open"
 
     def log_not_covered(self, question: str, answer_text: str,
                         index_generation: str = "") -> FeedbackRecord:

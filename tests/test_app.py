@@ -449,3 +449,23 @@ def test_difference_between_two_treatments_is_shown_side_by_side() -> None:
     assert titles == ["**Cognitive analytic therapy &#40;CAT&#41;**",
                       "**Cognitive behavioural therapy &#40;CBT&#41;**"]
     assert not any("Not covered" in w.value for w in at.warning)
+
+
+def test_the_content_team_marks_a_gap_and_it_leaves_the_list(app_environment: Path) -> None:
+    store = FeedbackStore(app_environment)
+    store.log_not_covered("do you do hypnotherapy", "Not covered by our content.", "g")
+    store.log_not_covered("is hypnotherapy available", "Not covered by our content.", "g")
+    store.log_not_covered("is there parking", "Not covered by our content.", "g")
+    at = open_app("app_pages/coverage.py")
+    gaps = at.dataframe[1].value
+    assert len(gaps) == 2  # the two hypnotherapy wordings mean the same: one gap
+    assert gaps.iloc[0]["times"] == 2 and "hypnotherapy" in gaps.iloc[0]["question"]
+    at.selectbox(key="gap_to_mark").set_value("is there parking")
+    at.radio(key="gap_status").set_value("won't fix")
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert not at.exception
+    assert list(at.dataframe[1].value["question"]) == [gaps.iloc[0]["question"]]
+    at.toggle(key="gaps_closed").set_value(True).run()
+    shown = at.dataframe[1].value
+    assert dict(zip(shown["question"], shown["status"], strict=True))["is there parking"] \
+        == "won't fix"

@@ -152,3 +152,25 @@ def test_gaps_that_mean_the_same_are_merged_and_ties_put_the_latest_first(
     assert frozenset({"phone number for crisis team"}) in grouped  # another ask: apart
     assert [g.count for g in merged] == [2, 2, 1]
     assert sum(g.not_covered for g in merged) == 5
+
+
+def test_a_gap_marked_resolved_stays_so_until_it_is_asked_again(tmp_path: Path) -> None:
+    import time
+
+    store = FeedbackStore(tmp_path / "feedback.db")
+    store.log_not_covered("is there parking", "Not covered by our content.", "g")
+    (gap,) = store.gaps()
+    assert store.status_of(gap) == "open"
+    time.sleep(1.1)  # timestamps are to the second
+    store.mark_gap(gap, "won't fix")
+    assert store.status_of(store.gaps()[0]) == "won't fix"
+    assert FeedbackStore(tmp_path / "feedback.db").status_of(gap) == "won't fix"  # kept
+    time.sleep(1.1)
+    store.log_not_covered("is there parking", "Not covered by our content.", "g")
+    assert store.status_of(store.gaps()[0]) == "open"  # asked again since: open again
+    store.mark_gap(store.gaps()[0], "resolved")
+    assert store.status_of(store.gaps()[0]) == "resolved"
+    store.mark_gap(store.gaps()[0], "open")
+    assert store.status_of(store.gaps()[0]) == "open"
+    with pytest.raises(ValueError, match="status must be one of"):
+        store.mark_gap(gap, "done")  # type: ignore[arg-type]
