@@ -25,7 +25,6 @@ from search import (
     SearchError,
     Side,
     Verdict,
-    comparison,
 )
 
 #: Sidebar section filter → heading words it matches (any case; see Filters).
@@ -307,10 +306,8 @@ def main() -> None:
         st.caption("Filtered: only the sections chosen in the sidebar.")
     store = state.feedback_store()
     generation = answerer.searcher.generation
-    sides = comparison(answer.query, answerer.documents, answerer.rules) \
-        if answer.query and not answer.safety.crisis else ()
-    if sides:
-        _show_comparison(sides, answerer)
+    if answer.comparison:
+        _show_comparison(answer.comparison, answerer)
     elif answer.answered:
         _show_answer(answer, answerer)
     elif answer.safety.crisis:  # the banner is what matters; the rest stays folded

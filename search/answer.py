@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from search.answer_record import NOT_COVERED, NOT_ENGLISH, Answer, AnswerSentence, Citation
 from search.answerability import Evidence, load_answerability_model
 from search.approved import ApprovedAnswer, load_approved_answers
+from search.comparison import comparison
 from search.config import AnswerSettings
 from search.documents import BREADCRUMB_SEPARATOR, Chunk, Document
 from search.index import StoredDocument
@@ -44,7 +45,6 @@ class Answerer:
         self.model = load_answerability_model(self.settings.answerability_model)
         self._approved_vectors: np.ndarray | None = None
         self.quoting = Quoter(searcher, self.settings, self.rules)
-        self._terms: dict[str, frozenset[str]] = {}
 
     @property
     def documents(self) -> dict[str, StoredDocument]:  # the served documents, by id
@@ -55,6 +55,12 @@ class Answerer:
 
     def ask(self, question: str, *, mode: str | None = None,
             filters: Filters | None = None) -> Answer:
+        answer = self._answer(question, mode, filters)
+        sides = comparison(answer.query, self.documents, self.rules) \
+            if answer.query and not answer.safety.crisis else ()
+        return replace(answer, comparison=sides) if sides else answer
+
+    def _answer(self, question: str, mode: str | None, filters: Filters | None) -> Answer:
         subject = self._subject(filters)
         query = self.searcher.analyse(question, subject)
         filters, notices = self._scope(query, filters)
@@ -193,7 +199,7 @@ class Answerer:
             answer_type=0.5 if query.answer_type is None else float(
                 any(c.carries_type for c in chosen)),
             words=len(words & body) / len(words) if words else 0.0,
-            asked=(sum(t in self._page_terms(document) for t in query.asked_terms)
+            asked=(sum(t in self.quoting.page_terms(document) for t in query.asked_terms)
                    / len(query.asked_terms)) if query.asked_terms else 1.0,
             agree=float(agree),
             named=named)
@@ -248,16 +254,6 @@ class Answerer:
         return self._decide(base, query, chosen, agree, notice, stated)
 
     # --- sentences ----------------------------------------------------------------------
-
-    def _page_terms(self, document: Document) -> frozenset[str]:
-        """The stemmed content words of a page and its title, worked out once per page."""
-        terms = self._terms.get(document.doc_id)
-        if terms is None:
-            from search.lexical import content_terms
-
-            terms = frozenset(content_terms(f"{document.title}\n{document.text}"))
-            self._terms[document.doc_id] = terms
-        return terms
 
     def _approved_match(self, vector: np.ndarray,
                         filters: Filters | None) -> ApprovedAnswer | None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from search.answerability import Evidence
+from search.comparison import Side
 from search.query import Query
 from search.retrieval import Hit
 from search.safety import Safety
@@ -56,6 +57,9 @@ class Answer:
     notice: str = ""
     query: Query | None = None
     evidence: Evidence | None = None
+    #: Two or three treatments compared: each one's section for what is asked, side by
+    #: side (``search.comparison``); empty otherwise.
+    comparison: tuple[Side, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,4 +73,5 @@ class Answer:
             "safety": self.safety.as_dict(),
             "analysis": self.query.as_dict() if self.query else None,
             "evidence": self.evidence.as_dict() if self.evidence else None,
+            "comparison": [vars(side).copy() for side in self.comparison],
         }

@@ -33,6 +33,8 @@ class Side:
     heading: str = ""
     start: int = 0
     end: int = 0
+    #: The section's text, ``document.text[start:end]``, quoted whole.
+    text: str = ""
     missing: str = ""
 
 
@@ -54,5 +56,5 @@ def comparison(query: Query, documents: Mapping[str, StoredDocument],
                               missing=f"Our {document.title} page does not say {label}."))
         else:
             sides.append(Side(doc_id, document.title, section.heading, section.start,
-                              section.end))
+                              section.end, document.text[section.start:section.end]))
     return tuple(sides)

@@ -22,6 +22,9 @@ def print_answer(record: dict[str, Any]) -> None:
     if safety["crisis"]:
         print(f"!! CRISIS LANGUAGE ({', '.join(safety['categories'])}): {safety['guidance']}\n")
     label = " (approved answer)" if record["approved"] else ""
+    for side in record.get("comparison", []):  # two or three treatments compared
+        print(f"== {side['title']} › {side['heading']}\n{side['text'].strip()}\n"
+              if not side["missing"] else f"== {side['title']}: {side['missing']}\n")
     print(f"{record['answer']}{label}\n")
     for c in record["citations"]:
         page = f", page {c['page']}" if c["page"] else ""

@@ -58,6 +58,7 @@ class Quoter:
         self.sentence_vectors: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._rows: dict[tuple[str, tuple[str, ...]], list[int]] | None = None
+        self._terms: dict[str, frozenset[str]] = {}
 
     def document(self, doc_id: str) -> Document:
         return self.searcher.snapshot.documents[doc_id].document
@@ -201,6 +202,17 @@ class Quoter:
             while len(cache) > SENTENCE_CACHE_SIZE:
                 cache.popitem(last=False)
         return np.vstack([found[p] for p in positions])
+
+    def page_terms(self, document: Document) -> frozenset[str]:
+        """The stemmed content words of a page and its title, worked out once per page."""
+        terms = self._terms.get(document.doc_id)
+        if terms is None:
+            from search.lexical import content_terms
+
+            terms = frozenset(content_terms(f"{document.title}\n{document.text}"))
+            self._terms[document.doc_id] = terms
+        return terms
+
 
     def citation(self, n: int, candidate: Candidate) -> Citation:
         """Citation ``n`` of a quoted sentence: its passage, section, page and exact span."""

@@ -185,3 +185,6 @@ def test_two_treatments_compared_side_by_side_from_their_own_sections(
         assert text.strip() and side.heading not in text  # the section's own body
     one = answerer.searcher.analyse("how long does cbt take")
     assert comparison(one, answerer.documents, answerer.rules) == ()  # one named: no
+    record = answerer.ask(question).as_dict()  # the CLI's and the API's JSON carry it
+    assert [s["heading"] for s in record["comparison"]] == headings
+    assert all(s["text"].strip() for s in record["comparison"])
