@@ -43,7 +43,7 @@ def find_treatments(searcher: Searcher, typed: str) -> Found:
     """The pages for ``typed``; every page when nothing is typed."""
     documents = searcher.snapshot.documents
     titles = {d: s.document.title for d, s in documents.items()}
-    wanted = " ".join(typed.lower().split())
+    wanted = " ".join(typed.lower().split())[:200]  # a name or a topic, not a letter
     ordered = sorted(titles, key=lambda d: titles[d].lower())
     if not wanted:
         return Found(tuple(ordered), ())

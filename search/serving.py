@@ -79,6 +79,7 @@ class ServedIndex:
             while len(self._open) > self.keep:
                 dropped, _ = self._open.popitem(last=False)
                 self._derived = {k: v for k, v in self._derived.items() if k[0] != dropped}
+                self._started = {slot for slot in self._started if slot[0] != dropped}
             return kept
 
     def derived(self, answerer: Answerer, key: Hashable,
@@ -100,6 +101,7 @@ class ServedIndex:
                 if answerer.searcher.generation in self._open:
                     self._derived[slot] = value
             return value
+
     def ready(self, answerer: Answerer, key: Hashable) -> bool:
         """Whether ``derived`` of this key is already worked out for this generation."""
         with self._lock:
