@@ -48,6 +48,8 @@ class RoleRules:
         groups = user.get(self.claim) or ()
         if isinstance(groups, str):
             groups = (groups,)
+        elif not isinstance(groups, (list, tuple)):  # a claim of another shape: no groups
+            groups = ()
         if self.content_team_groups & {str(g) for g in groups}:
             return CONTENT_TEAM
         return STAFF

@@ -43,6 +43,8 @@ def test_content_team_by_a_group_claim(tmp_path: Path) -> None:
     assert rules.role_of({"email": "a@b.example", "roles": "search-content"}) == CONTENT_TEAM
     assert rules.role_of({"email": "a@b.example", "roles": ["search-staff"]}) == STAFF
     assert rules.role_of({"email": "a@b.example", "groups": ["search-content"]}) == STAFF
+    assert rules.role_of({"email": "a@b.example", "roles": 7}) == STAFF  # odd claim shapes
+    assert rules.role_of({"email": "a@b.example", "roles": {"search-content": 1}}) == STAFF
 
 
 def test_no_roles_file_means_staff_only(tmp_path: Path) -> None:
