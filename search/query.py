@@ -87,6 +87,15 @@ class Analyser:
                  rules: QuestionRules, known_word: Callable[[str], bool]) -> None:
         self.vocabulary = vocabulary
         self.names = names
+        #: Names of two words or more (the only ones read with misspellings), their words,
+        #: and the misspellings met so far.
+        self._long_names = {name: ids for name, ids in names.items() if len(name.split()) >= 2}
+        self._name_words = {w for name in self._long_names for w in name.split()}
+        self._name_words_by_letter: dict[str, list[str]] = {}
+        for word in sorted(self._name_words):
+            if len(word) >= 5:
+                self._name_words_by_letter.setdefault(word[0], []).append(word)
+        self._misspelt: dict[str, str] = {}
         self.rules = rules
         self._known_word = known_word
 
@@ -128,11 +137,30 @@ class Analyser:
     def named(self, expansion: Expansion) -> frozenset[str]:
         """Documents whose title or acronym the question (or its expansion) names."""
         words = name_key(" ".join((expansion.text, *expansion.added))).split()
+        # "bereavment counseling": each word also read as the name word it misspells, for
+        # names of two words or more only.
+        spelt = [self._name_word(w) for w in words]
         found: set[str] = set()
         for size in range(1, min(len(words), MAX_NAME_WORDS) + 1):
             for start in range(len(words) - size + 1):
                 found.update(self.names.get(" ".join(words[start:start + size]), ()))
+                if size >= 2:
+                    found.update(self._long_names.get(" ".join(spelt[start:start + size]),
+                                                      ()))
         return frozenset(found)
+
+    def _name_word(self, word: str) -> str:
+        """The word of a long name that ``word`` is, or misspells; else ``word``."""
+        if word in self._name_words or len(word) < 5:
+            return word
+        known = self._misspelt.get(word)
+        if known is None:
+            import difflib
+
+            close = difflib.get_close_matches(word, self._name_words_by_letter.get(word[0], []),
+                                              n=1, cutoff=0.85)
+            known = self._misspelt[word] = close[0] if close else word
+        return known
 
     def language_of(self, text: str) -> str:
         """"en" when most of its words are English or ours ("cbt waitng time?" included);

@@ -134,3 +134,16 @@ def test_past_the_limit_the_message_is_refused_with_what_to_do(analyser: Analyse
     with pytest.raises(QueryError, match="paste the part with the question"):
         analyser.analyse("x " * (MAX_MESSAGE_CHARS // 2 + 10))
     assert analyser.analyse("a " * 5_000).excerpted  # 10,000 characters: accepted
+
+
+@pytest.mark.parametrize(("question", "named"), [
+    ("cognitve behavioral therapy how long", {"cbt.md"}),
+    ("electroconvulsiv therapy side effects", {"ect.pdf"}),
+    ("walkng group therapy times", {"walk.txt"}),
+    ("art therapy", {"art.html"}),
+    ("act therapy", set()),  # "act" is not "art": short words must be spelt right
+    ("cognitive dissonance therapy", set()),  # one word right is not the name
+])
+def test_a_misspelt_name_of_two_words_or_more_still_names_its_page(
+        analyser: Analyser, question: str, named: set[str]) -> None:
+    assert set(analyser.analyse(question).treatments) == named
