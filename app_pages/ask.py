@@ -317,7 +317,7 @@ def main() -> None:
         _show_not_covered(answer, answerer)
         _log_not_covered(answer, store, generation)
     if store is not None and not answer.safety.crisis:  # a crisis message is never stored
-        _feedback(answer, store, generation, state.our_numbers(answerer))
+        _feedback(answer, store, generation, state.served().service_numbers(answerer))
     _history()
 
 

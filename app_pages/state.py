@@ -34,7 +34,6 @@ from search import (
     Settings,
     coverage_matrix,
     disagreements,
-    numbers_in,
     read_manifest,
     served_index,
 )
@@ -121,12 +120,6 @@ def prepare_coverage(answerer: Answerer) -> None:
     questions = settings().coverage.questions
     served().prepare(answerer, ("coverage", questions),
                      lambda current: coverage_of(current, questions))
-
-
-def our_numbers(answerer: Answerer) -> frozenset[str]:
-    """The phone numbers our pages give: feedback keeps these and masks any other."""
-    return served().derived(answerer, "our numbers", lambda current: numbers_in(
-        stored.document.text for stored in current.documents.values()))
 
 
 def disagreements_in(answerer: Answerer) -> list[Disagreement]:

@@ -27,7 +27,6 @@ from search.answer import Answerer
 from search.api_guards import BodyLimit, Plain, RateLimiter, RequestLog, error_response
 from search.api_keys import ApiKey, KeyFile
 from search.config import Mode, Settings
-from search.contacts import numbers_in
 from search.errors import ConfigError, QueryError, SearchError
 from search.feedback import FeedbackStore
 from search.retrieval import Filters
@@ -221,10 +220,9 @@ def create_app(index_dir: Path | str, settings: Settings | None = None) -> FastA
         if current.crisis.check(said, current.searcher.embedder).crisis:
             return JSONResponse({"stored": False, "reason": "crisis messages are never "
                                  "stored"}, status_code=200)
-        ours = served.derived(current, "our numbers", lambda a: numbers_in(
-            stored.document.text for stored in a.documents.values()))
         record = feedback.record(text, body.answer, body.verdict, body.comment,
-                                 current.searcher.generation, body.passage, ours)
+                                 current.searcher.generation, body.passage,
+                                 served.service_numbers(current))
         return JSONResponse({"stored": True, "id": record.id}, status_code=201)
 
     return app

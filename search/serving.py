@@ -102,6 +102,14 @@ class ServedIndex:
                     self._derived[slot] = value
             return value
 
+    def service_numbers(self, answerer: Answerer) -> frozenset[str]:
+        """The phone numbers this generation's pages give (``contacts.numbers_in``): the
+        service's own, which feedback keeps while it masks callers'."""
+        from search.contacts import numbers_in
+
+        return self.derived(answerer, "service numbers", lambda current: numbers_in(
+            stored.document.text for stored in current.documents.values()))
+
     def ready(self, answerer: Answerer, key: Hashable) -> bool:
         """Whether ``derived`` of this key is already worked out for this generation."""
         with self._lock:
