@@ -262,14 +262,7 @@ def test_sign_in_can_be_required(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not unconfigured.text_input  # nothing of the app behind it
 
     def signed(user: dict[str, Any]) -> AppTest:
-        at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-        at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback",
-                              "cookie_secret": "test", "client_id": "x", "client_secret": "y",
-                              "server_metadata_url": "https://id.example/.well-known"}
-        at.user = user
-        at.query_params["q"] = "how long does the walking group last"
-        at.run()
-        return at
+        return signed_in(user, q="how long does the walking group last")
 
     outside = signed({"is_logged_in": False})
     assert [b.label for b in outside.button] == ["Sign in"]
@@ -279,13 +272,16 @@ def test_sign_in_can_be_required(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Sign out" in [b.label for b in inside.sidebar.button]
 
 
-def signed_in(user: dict[str, Any], page: str | None = None) -> AppTest:
-    """The app with sign-in on and ``user`` signed in by the (simulated) provider."""
+def signed_in(user: dict[str, Any], page: str | None = None, **query: str) -> AppTest:
+    """The app with sign-in on and ``user`` as the (simulated) provider reports them
+    (signed in unless ``user`` says ``is_logged_in: False``)."""
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback",
                           "cookie_secret": "test", "client_id": "x", "client_secret": "y",
                           "server_metadata_url": "https://id.example/.well-known"}
     at.user = {"is_logged_in": True, **user}
+    for name, value in query.items():
+        at.query_params[name] = value
     at.run()
     if page:
         at.switch_page(page).run()

@@ -35,11 +35,8 @@ def test_a_new_generation_is_served_beside_the_old_one(good_corpus: Path, tmp_pa
     assert "eight weeks" in first.ask("how long does the walking group last").answer
 
 
-def test_derived_values_are_worked_out_once_per_generation(good_corpus: Path,
-                                                           tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
-    index = tmp_path / "index"
-    build_index([good_corpus], index, embedder=embedder)
-    served = ServedIndex(index, Settings())
+def test_derived_values_are_worked_out_once_per_generation(good_index: Path) -> None:
+    served = ServedIndex(good_index, Settings())
     answerer = served.answerer()
     calls: list[str] = []
 
@@ -66,11 +63,8 @@ def test_an_empty_folder_says_what_to_do(tmp_path: Path) -> None:
         ServedIndex(tmp_path / "nothing").answerer()
 
 
-def test_prepare_works_a_value_out_in_the_background_once(good_corpus: Path, tmp_path: Path,
-                                                          embedder) -> None:  # type: ignore[no-untyped-def]
-    index = tmp_path / "index"
-    build_index([good_corpus], index, embedder=embedder)
-    served = ServedIndex(index, Settings())
+def test_prepare_works_a_value_out_in_the_background_once(good_index: Path) -> None:
+    served = ServedIndex(good_index, Settings())
     answerer = served.answerer()
     calls: list[str] = []
 
