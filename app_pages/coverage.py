@@ -3,6 +3,7 @@ asked that we could not answer well, and facts that disagree across documents.""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -161,9 +162,16 @@ def _show_gaps(answerer: Answerer) -> None:
     if not gaps:
         st.info("No question has been left unanswered or rated poorly yet.")
         return
-    vectors = answerer.searcher.embedder.embed_documents([g.question for g in gaps])
+    # Each question is embedded once a session and generation, not on every rerun.
+    known: dict[tuple[str, str], np.ndarray] = st.session_state.setdefault("gap_vectors", {})
+    generation = answerer.searcher.generation
+    new = [g.question for g in gaps if (generation, g.question) not in known]
+    if new:
+        known.update(zip(((generation, q) for q in new),
+                         answerer.searcher.embedder.embed_documents(new), strict=True))
+    vectors = np.vstack([known[(generation, g.question)] for g in gaps])
     gaps = merge_similar(gaps, vectors, state.settings().coverage.gap_similarity)
-    statuses = {g.question: store.status_of(g) for g in gaps}
+    statuses = store.statuses(gaps)
     if not st.toggle("Show gaps marked resolved or won't fix", key="gaps_closed"):
         gaps = [g for g in gaps if statuses[g.question] == "open"]
     if not gaps:

@@ -147,16 +147,20 @@ class FeedbackStore:
     def status_of(self, gap: Gap) -> GapStatus:
         """The gap's status: the latest decision on any of its wordings, unless the gap was
         asked again since."""
-        wordings = gap.wordings or (gap.question,)
-        placeholders = ",".join("?" * len(wordings))  # only "?"s: the values are bound
+        return self.statuses([gap])[gap.question]
+
+    def statuses(self, gaps: list[Gap]) -> dict[str, GapStatus]:
+        """``status_of`` for each gap (by its question), read in one query."""
         with self._connect() as connection:
-            marks = connection.execute(
-                f"SELECT status, marked_at FROM gap_status WHERE wording IN ({placeholders})",
-                wordings).fetchall()
-        if not marks:
-            return "open"
-        status, marked_at = max(marks, key=lambda m: m[1])
-        return cast(GapStatus, status) if marked_at >= gap.last_asked else "open"
+            marks = {wording: (status, marked_at) for wording, status, marked_at in
+                     connection.execute("SELECT wording, status, marked_at FROM gap_status")}
+        found: dict[str, GapStatus] = {}
+        for gap in gaps:
+            decided = [marks[w] for w in gap.wordings or (gap.question,) if w in marks]
+            status, marked_at = max(decided, key=lambda m: m[1]) if decided else ("open", "")
+            found[gap.question] = cast(GapStatus, status) if marked_at >= gap.last_asked \
+                else "open"
+        return found
 
     def log_not_covered(self, question: str, answer_text: str,
                         index_generation: str = "") -> FeedbackRecord:
