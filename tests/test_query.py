@@ -46,6 +46,11 @@ def analyser() -> Analyser:
     ("how does EMDR work", "how_it_works", None),
     ("what is schema therapy", "what_is", None),
     ("How many beds does the crisis house have?", None, "count"),
+    # staff shorthand: "no. of" counts, it is not a phone number; "ax" is an assessment
+    ("art thrpy initial block no. of wks", "duration", "sessions"),
+    ("bereavment counselling no. of sesh", "duration", "sessions"),
+    ("ed line no.", "referral", "phone"),
+    ("psych ax appt length", "session", "session_length"),
 ])
 def test_intent_and_answer_type_follow_the_page_template(analyser: Analyser, question: str,
                                                           intent: str | None,
