@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from search.answer_record import NOT_COVERED, NOT_ENGLISH, Answer, AnswerSentence, Citation
 from search.answerability import Evidence, load_answerability_model
-from search.approved import ApprovedAnswer, load_approved_answers
+from search.approved import ApprovedAnswer, ApprovedMatcher, load_approved_answers
 from search.comparison import comparison
 from search.config import AnswerSettings
 from search.documents import BREADCRUMB_SEPARATOR, Chunk, Document
@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 
 __all__ = ["NOT_COVERED", "NOT_ENGLISH", "Answer", "AnswerSentence", "Answerer", "Citation"]
 
+#: Passages of a named page put first when the search ranked none of them.
+NAMED_PASSAGES = 3
+
+
 class Answerer:
     """Answers questions from one Searcher's index."""
 
@@ -40,10 +44,10 @@ class Answerer:
         self.settings = settings or AnswerSettings()
         self.rules = searcher.rules
         self.crisis = load_crisis_check(self.settings.crisis_guidance, self.settings.safety_file)
-        self.approved = (load_approved_answers(self.settings.approved_answers)
-                         if self.settings.approved_answers else ())
+        self.approved = ApprovedMatcher(
+            searcher, load_approved_answers(self.settings.approved_answers)
+            if self.settings.approved_answers else (), self.settings.approved_threshold)
         self.model = load_answerability_model(self.settings.answerability_model)
-        self._approved_vectors: np.ndarray | None = None
         self.quoting = Quoter(searcher, self.settings, self.rules)
 
     @property
@@ -72,6 +76,14 @@ class Answerer:
         ranked = self.searcher.ranked(query, self.settings.passages, mode=mode,
                                       filters=filters, vector=vector)
         hits = tuple(ranked.hits)
+        if query.treatments and not (filters and filters.doc_ids) and not any(
+                h.chunk.doc_id in query.treatments for h in hits):
+            # "gsh how many sesh": the page named is the page to answer from, even when
+            # its passages rank below other pages' ("CBT for psychosis: how many sessions").
+            named = replace(filters or Filters(), doc_ids=query.treatments)
+            own = self.searcher.ranked(query, self.settings.passages, mode=mode,
+                                       filters=named, vector=vector).hits
+            hits = (*own[:NAMED_PASSAGES], *hits)[:self.settings.passages]
         # The rankers' agreement is evidence for answerability; a single-ranker mode
         # has to ask both rankers for it.
         agree = ranked.rankers_agree if ranked.rankers_agree is not None else \
@@ -85,7 +97,7 @@ class Answerer:
             return replace(base, answer=NOT_ENGLISH, reason=(
                 f"The question seems not to be in English (detected: {query.language}). We "
                 "answer in English only; the nearest passages are listed."))
-        approved = self._approved_match(vector, filters)
+        approved = self.approved.match(vector, filters)
         if approved is not None and (not query.treatments
                                      or approved.doc_id in query.treatments):
             return self._approved_answer(base, approved)
@@ -253,27 +265,7 @@ class Answerer:
                   and all(lexical.has_term(t) for t in query.asked_terms))
         return self._decide(base, query, chosen, agree, notice, stated)
 
-    # --- sentences ----------------------------------------------------------------------
-
-    def _approved_match(self, vector: np.ndarray,
-                        filters: Filters | None) -> ApprovedAnswer | None:
-        if not self.approved:
-            return None
-        import numpy as np
-
-        if self._approved_vectors is None:
-            texts = [self.searcher.model_text(self.searcher.analyse(q))
-                     for item in self.approved for q in item.questions]
-            self._approved_vectors = self.searcher.embedder.embed_documents(texts)
-        owners = [item for item in self.approved for _ in item.questions]
-        scores = self._approved_vectors @ vector
-        best = int(np.argmax(scores))
-        if scores[best] < self.settings.approved_threshold:
-            return None
-        approved = owners[best]
-        if filters and filters.doc_ids and approved.doc_id not in filters.doc_ids:
-            return None  # outside what the user chose to look at
-        return approved
+    # --- approved answers --------------------------------------------------------------
 
     def _approved_answer(self, base: Answer, approved: ApprovedAnswer) -> Answer:
         citations: tuple[Citation, ...] = ()

@@ -6,8 +6,14 @@ import functools
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from search.errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from search.retrieval import Filters, Searcher
 
 
 @dataclass(frozen=True)
@@ -44,3 +50,34 @@ def load_approved_answers(path: Path) -> tuple[ApprovedAnswer, ...]:
             raise ConfigError(f"{path}: an approved answer needs questions, an answer and a "
                               f"source like 'page.md#section-slug' (got {item.source!r})")
     return answers
+
+
+class ApprovedMatcher:
+    """The approved answer whose question is closest to a question's vector, if at least
+    ``threshold`` close; its questions are embedded once, when first needed."""
+
+    def __init__(self, searcher: Searcher, answers: tuple[ApprovedAnswer, ...],
+                 threshold: float) -> None:
+        self.searcher = searcher
+        self.answers = answers
+        self.threshold = threshold
+        self._owners = [item for item in answers for _ in item.questions]
+        self._vectors: np.ndarray | None = None
+
+    def match(self, vector: np.ndarray, filters: Filters | None) -> ApprovedAnswer | None:
+        if not self.answers:
+            return None
+        import numpy as np
+
+        if self._vectors is None:
+            texts = [self.searcher.model_text(self.searcher.analyse(q))
+                     for item in self.answers for q in item.questions]
+            self._vectors = self.searcher.embedder.embed_documents(texts)
+        scores = self._vectors @ vector
+        best = int(np.argmax(scores))
+        if scores[best] < self.threshold:
+            return None
+        approved = self._owners[best]
+        if filters and filters.doc_ids and approved.doc_id not in filters.doc_ids:
+            return None  # outside what the user chose to look at
+        return approved

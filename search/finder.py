@@ -53,7 +53,7 @@ def find_treatments(searcher: Searcher, typed: str) -> Found:
         query = searcher.analyse(wanted)
         vector = searcher.query_vector(query)
         for hit in searcher.search(query, 10, vector=vector):
-            close = float(searcher.snapshot.vectors.reconstruct(hit.row) @ vector)
+            close = hit.similarity if hit.similarity is not None else -1.0
             best[hit.chunk.doc_id] = max(close, best.get(hit.chunk.doc_id, -1.0))
     top = max(best.values(), default=0.0)
     about = [d for d, close in sorted(best.items(), key=lambda item: -item[1])

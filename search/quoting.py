@@ -126,8 +126,7 @@ class Quoter:
             return []
         sentences = self.vectors_of([k[2] for k in kept]) @ vector  # one model call
         rows = sorted({k[1] for k in kept})
-        passages = dict(zip(rows, (self.searcher.snapshot.vectors.reconstruct(r) @ vector
-                                   for r in rows), strict=True))
+        passages = dict(zip(rows, self.searcher.similarities(vector, rows), strict=True))
         s = self.settings
         candidates = []
         for (doc_id, row, _, section, span, text), similarity in zip(kept, sentences,

@@ -8,7 +8,7 @@ reads it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,10 +19,12 @@ from search.embedding import Embedder, load_embedder, resolve_model, set_threads
 from search.errors import QueryError
 from search.query import Analyser, Query, document_names
 from search.question_rules import load_question_rules
-from search.vectors import search_vectors
+from search.vectors import search_vectors, similarities
 from search.vocabulary import load_vocabulary
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import numpy as np
 
 
@@ -33,6 +35,9 @@ class Hit:
     chunk: Chunk
     #: Position of the chunk in the index's vector store.
     row: int = -1
+    #: Cosine similarity of the passage's vector with the question's; ``score`` is a
+    #: fused rank in hybrid mode. None when no vector was used (lexical mode).
+    similarity: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The result record of the CLI and API contract."""
@@ -42,6 +47,7 @@ class Hit:
             "doc_id": c.doc_id, "source": c.source, "title": c.title,
             "section": c.breadcrumb, "text": c.text, "start": c.start, "end": c.end,
             "page": c.page,
+            "similarity": None if self.similarity is None else round(self.similarity, 6),
         }
 
 
@@ -120,7 +126,10 @@ class Searcher:
             raise QueryError(f"mode must be dense, lexical or hybrid, got {mode!r}")
         mask = self._mask(filters) if filters else None
         depth = max(self.settings.candidates, k * 4)
-        dense = self._dense(query, depth, mask, vector) if mode != "lexical" else []
+        if mode != "lexical" and vector is None:
+            vector = self.query_vector(query)
+        dense = self._dense(depth, mask, vector) if vector is not None and mode != "lexical" \
+            else []
         lexical = self._lexical(query, depth, mask) if mode != "dense" else []
         named = query.treatments if mode == "hybrid" else frozenset()
         ranked = self._fuse(dense, lexical, named) if mode == "hybrid" else (dense or lexical)
@@ -136,7 +145,21 @@ class Searcher:
             hits.append(Hit(len(hits) + 1, score, chunk, row))
             if len(hits) == k:
                 break
+        if vector is not None:
+            hits = self._with_similarity(hits, dict(dense), vector)
         return Ranked(hits, self._agree(dense, lexical) if mode == "hybrid" else None)
+
+    def similarities(self, vector: np.ndarray, rows: Sequence[int]) -> list[float]:
+        """The cosine similarity of the query ``vector`` with each of the passages ``rows``."""
+        return [float(s) for s in similarities(self.snapshot.vectors, vector, rows)]
+
+    def _with_similarity(self, hits: list[Hit], known: dict[int, float],
+                         vector: np.ndarray) -> list[Hit]:
+        """``hits`` with their similarity: the dense ranker's score where it ranked the
+        passage, else read from the index in one call (passages only BM25 found)."""
+        missing = [h.row for h in hits if h.row not in known]
+        known.update(zip(missing, self.similarities(vector, missing), strict=True))
+        return [replace(h, similarity=known[h.row]) for h in hits]
 
     def model_text(self, query: Query) -> str:
         """What the model embeds for a query: with the added terms only if expand_dense."""
@@ -145,13 +168,12 @@ class Searcher:
     def query_vector(self, query: Query) -> np.ndarray:
         return self.embedder.embed_query(self.model_text(query))
 
-    def _dense(self, query: Query, depth: int, mask: np.ndarray | None,
-               vector: np.ndarray | None) -> list[tuple[int, float]]:
+    def _dense(self, depth: int, mask: np.ndarray | None,
+               vector: np.ndarray) -> list[tuple[int, float]]:
         import numpy as np
 
-        embedded = vector if vector is not None else self.query_vector(query)
         allowed = None if mask is None else np.flatnonzero(mask).astype("int64")
-        return search_vectors(self.snapshot.vectors, embedded, depth, allowed)
+        return search_vectors(self.snapshot.vectors, vector, depth, allowed)
 
     def _lexical(self, query: Query, depth: int,
                  mask: np.ndarray | None) -> list[tuple[int, float]]:
@@ -161,7 +183,7 @@ class Searcher:
         """Whether the dense and the lexical ranker put the same document first (what a
         hybrid ``ranked`` search tells without searching again)."""
         mask = self._mask(filters) if filters else None
-        return self._agree(self._dense(query, 5, mask, vector), self._lexical(query, 5, mask))
+        return self._agree(self._dense(5, mask, vector), self._lexical(query, 5, mask))
 
     def _agree(self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]]) -> bool:
         if not dense or not lexical:

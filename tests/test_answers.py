@@ -186,3 +186,34 @@ def test_a_question_naming_a_treatment_finds_that_page(searcher: Searcher) -> No
         "walking-group.txt"}
     hits = searcher.search("what are the side effects of light therapy", 1)
     assert hits[0].chunk.doc_id == "light-therapy.html"
+
+
+def test_hits_carry_their_similarity_in_every_mode(searcher: Searcher) -> None:
+    import numpy as np
+
+    question = "light box headaches eye strain"
+    vector = searcher.query_vector(searcher.analyse(question))
+    dense = {h.row: h.score for h in searcher.search(question, 5, mode="dense")}
+    hybrid = searcher.search(question, 5, mode="hybrid")
+    # A fused score is a rank, not a similarity; the similarity is the dense score.
+    assert all(h.similarity is not None and h.similarity != h.score for h in hybrid)
+    for hit in hybrid:
+        expected = dense.get(hit.row, float(searcher.snapshot.vectors.reconstruct(hit.row)
+                                            @ np.asarray(vector).reshape(-1)))
+        assert hit.similarity == pytest.approx(expected, abs=1e-5)
+    assert all(h.similarity is None for h in searcher.search(question, 3, mode="lexical"))
+    given = searcher.search(question, 3, mode="lexical", vector=vector)
+    assert all(h.similarity is not None and -1.0 <= h.similarity <= 1.0 for h in given)
+
+
+def test_a_named_page_ranked_below_others_is_still_the_one_answered(
+        searcher: Searcher) -> None:
+    answerer = Answerer(searcher, AnswerSettings(passages=3))
+    question = "walking group: light box headaches eye strain side effects"
+    query = searcher.analyse(question)
+    assert query.treatments == {"walking-group.txt"}
+    ranked = searcher.search(query, 3, mode="dense")
+    assert "walking-group.txt" not in {h.chunk.doc_id for h in ranked}  # others rank first
+    answer = answerer.ask(question, mode="dense")
+    assert answer.passages[0].chunk.doc_id == "walking-group.txt"
+    assert {c.doc_id for c in answer.citations} <= {"walking-group.txt"}

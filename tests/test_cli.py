@@ -14,7 +14,7 @@ import pytest
 from .conftest import DATA, ROOT
 
 RESULT_KEYS = {"rank", "score", "chunk_id", "doc_id", "source", "title", "section", "text",
-               "start", "end", "page"}
+               "start", "end", "page", "similarity"}
 
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
