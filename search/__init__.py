@@ -29,7 +29,7 @@ from search.documents import BREADCRUMB_SEPARATOR, Chunk, Document, Section
 from search.errors import (
     ConfigError,
     IndexCorruptError,
-    IndexError_,
+    IndexFolderError,
     IndexLockedError,
     IndexMismatchError,
     IndexNotFoundError,
@@ -77,7 +77,7 @@ __all__ = [
     "Found",
     "Hit",
     "IndexCorruptError",
-    "IndexError_",
+    "IndexFolderError",
     "IndexLockedError",
     "IndexMismatchError",
     "IndexNotFoundError",

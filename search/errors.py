@@ -5,7 +5,7 @@
     ├── ModelNotAvailableError   the embedding model cannot be loaded offline
     │   └── OnnxExportError      it cannot run on ONNX Runtime with torch's vectors
     ├── LoadError                one file cannot be read; ingest reports it and skips it
-    ├── IndexError_              base of the index errors below
+    ├── IndexFolderError         base of the index errors below
     │   ├── IndexNotFoundError   no published index in the folder
     │   ├── IndexMismatchError   built with another model, dimension or schema
     │   ├── IndexCorruptError    files missing or inconsistent
@@ -48,27 +48,27 @@ class LoadError(SearchError):
         self.reason = reason
 
 
-class IndexError_(SearchError):
+class IndexFolderError(SearchError):
     """Base of the errors raised when opening or writing an index folder."""
 
 
-class IndexNotFoundError(IndexError_):
+class IndexNotFoundError(IndexFolderError):
     """The folder holds no published index."""
 
 
-class IndexMismatchError(IndexError_):
+class IndexMismatchError(IndexFolderError):
     """The index was built with another model, dimension or schema version."""
 
 
-class IndexCorruptError(IndexError_):
+class IndexCorruptError(IndexFolderError):
     """The published generation is missing files or they disagree with each other."""
 
 
-class IndexLockedError(IndexError_):
+class IndexLockedError(IndexFolderError):
     """Another ingest is writing to the same index folder."""
 
 
-class IndexWriteError(IndexError_):
+class IndexWriteError(IndexFolderError):
     """The next generation could not be written (a full disk, a read-only folder); the
     served index is left as it was."""
 

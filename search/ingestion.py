@@ -21,7 +21,7 @@ from search.chunking import TokenCounter, chunk_document, quotable_sentences
 from search.config import Settings
 from search.discovery import Failure, SourceFile, discover, fingerprint_files
 from search.embedding import Embedder, load_token_counter, resolve_model
-from search.errors import IndexCorruptError, IndexError_, IndexWriteError, LoadError
+from search.errors import IndexCorruptError, IndexFolderError, IndexWriteError, LoadError
 from search.failpoints import pause_point
 from search.ingest_embedding import EmbeddingJob, embed_new_documents
 from search.loaders import load_document
@@ -145,7 +145,7 @@ def _nothing_changed(files: list[SourceFile], fingerprints: dict[str, str | Load
         return False
     try:
         manifest = store.read_manifest(index_dir)
-    except IndexError_:
+    except IndexFolderError:
         return False
     # A file that failed last time is "unchanged" while its bytes are the ones that failed.
     built = {**manifest.documents,
@@ -156,7 +156,7 @@ def _nothing_changed(files: list[SourceFile], fingerprints: dict[str, str | Load
         return False  # changed, or unreadable now
     try:  # checked last: a changed file goes the full way, which checks it once there
         store.Generation(index_dir, manifest).verify()
-    except IndexError_:
+    except IndexFolderError:
         return False
     report.unchanged = [f.source for f in files if f.source not in manifest.failures]
     report.failed = [Failure(source, f["reason"], f["message"], f["kept_previous"])
@@ -170,7 +170,7 @@ def _previous(index_dir: Path, settings: Settings) -> store.Generation | None:
     try:
         generation = store.open_generation(index_dir)
         generation.verify()
-    except IndexError_:
+    except IndexFolderError:
         return None  # missing, old schema or damaged: rebuild from scratch
     return generation if _same_setup(generation.manifest, settings) else None
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from search import build_index, open_index
-from search.errors import IndexError_
+from search.errors import IndexFolderError
 from search.retrieval import Searcher
 
 from .conftest import DATA
@@ -90,7 +90,7 @@ def test_damage_is_refused_or_harmless_and_the_advised_ingest_repairs_it(  # typ
             tried += 1
             try:
                 served = answers(index, embedder)
-            except IndexError_ as error:
+            except IndexFolderError as error:
                 assert "python ingest.py" in str(error), (name, kind, str(error))
             else:
                 assert served == expected, f"{name} ({kind}, seed {seed}) served wrong results"

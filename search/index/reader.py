@@ -205,7 +205,7 @@ def open_generation(index_dir: Path | str) -> Generation:
 
 
 def open_index(index_dir: Path | str) -> IndexSnapshot:
-    """Open the served generation; raises an IndexError_ subclass that says how to fix it."""
+    """Open the served generation; raises an IndexFolderError subclass that says how to fix it."""
     import faiss
     import numpy as np
 
