@@ -39,7 +39,9 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
-def _tokens(texts: Sequence[str]) -> list[list[str]]:
+def tokenize(texts: Sequence[str]) -> list[list[str]]:
+    """The terms BM25 compares, per text: bm25s's tokens without English stopwords,
+    Snowball-stemmed (the same for the pages, the questions and the tests' reference)."""
     import bm25s
 
     tokens: list[list[str]] = bm25s.tokenize(
@@ -50,7 +52,7 @@ def _tokens(texts: Sequence[str]) -> list[list[str]]:
 
 def content_terms(text: str) -> list[str]:
     """The terms BM25 indexes ``text`` by: stemmed words, English stopwords left out."""
-    return _tokens([text])[0]
+    return tokenize([text])[0]
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: comparing or hashing arrays is meaningless
@@ -111,7 +113,7 @@ def count_terms(texts: Sequence[str]) -> TermCounts:
     """Tokenise and count; the vocabulary is sorted, so equal texts give equal files."""
     import numpy as np
 
-    tokens = _tokens(texts) if texts else []
+    tokens = tokenize(texts) if texts else []
     vocabulary = sorted({t for doc in tokens for t in doc})
     position = {t: i for i, t in enumerate(vocabulary)}
     lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
@@ -222,7 +224,7 @@ class LexicalIndex:
             raise ValueError(f"mask has shape {np.shape(mask)}, the index {self.size} rows")
         if depth <= 0 or self.size == 0:
             return []
-        ids = [self._ids[t] for t in _tokens([query])[0] if t in self._ids]
+        ids = [self._ids[t] for t in tokenize([query])[0] if t in self._ids]
         if not ids:
             return []
         scores = np.zeros(self.size, dtype=np.float32)

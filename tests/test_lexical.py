@@ -71,8 +71,8 @@ def bm25s_scores(corpus: list[str], query: str, k: int,
                  weight_mask: np.ndarray | None = None) -> list[tuple[int, float]]:
     """bm25s's own answer, filtered to scores > 0 as the ranker promises."""
     retriever = bm25s.BM25()
-    retriever.index(lexical._tokens(corpus), show_progress=False)
-    rows, scores = retriever.retrieve(lexical._tokens([query]), k=k, show_progress=False,
+    retriever.index(lexical.tokenize(corpus), show_progress=False)
+    rows, scores = retriever.retrieve(lexical.tokenize([query]), k=k, show_progress=False,
                                       weight_mask=weight_mask)
     return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if s > 0]
 

@@ -137,7 +137,7 @@ def _heading_level(paragraph: Any) -> int:
             return int(found.group(1))
         if name.lower() == "title":
             return 1
-    for element in (paragraph._p.pPr, *(s.element.pPr for s in _styles(paragraph))):
+    for element in (_own_properties(paragraph), *(s.element.pPr for s in _styles(paragraph))):
         outline = element.find(f"{_W}outlineLvl") if element is not None else None
         if outline is not None:
             value = outline.get(f"{_W}val", "9")
@@ -145,8 +145,14 @@ def _heading_level(paragraph: Any) -> int:
     return 0
 
 
+def _own_properties(paragraph: Any) -> Any:
+    """The paragraph's own ``w:pPr`` element (None without one), through python-docx's
+    public ElementProxy.element."""
+    return paragraph.paragraph_format.element.pPr
+
+
 def _is_list_item(paragraph: Any) -> bool:
-    for element in (paragraph._p.pPr, *(s.element.pPr for s in _styles(paragraph))):
+    for element in (_own_properties(paragraph), *(s.element.pPr for s in _styles(paragraph))):
         if element is not None and element.find(f"{_W}numPr") is not None:
             return True
     return any((s.name or "").lower().startswith("list") for s in _styles(paragraph))
