@@ -96,6 +96,7 @@ class Analyser:
             if len(word) >= 5:
                 self._name_words_by_letter.setdefault(word[0], []).append(word)
         self._misspelt: dict[str, str] = {}
+        self._keyword_of: dict[str, str] = {}  # a misspelt asking word → its keyword
         self.rules = rules
         self._known_word = known_word
 
@@ -104,6 +105,7 @@ class Analyser:
         question that names none ("who is it for?" → "who is it for? (CBT)")."""
         asked = clean_message(question)
         text, excerpted = question_part(asked)
+        text = _WORD.sub(lambda found: self._keyword(found.group()), text)
         expansion = self.vocabulary.expand(text)
         if subject and not self.named(expansion):
             text = f"{text} ({subject})"
@@ -148,6 +150,24 @@ class Analyser:
                     found.update(self._long_names.get(" ".join(spelt[start:start + size]),
                                                       ()))
         return frozenset(found)
+
+    def _keyword(self, word: str) -> str:
+        """The asking keyword ``word`` misspells ("waitin" → "waiting"), if it is five
+        letters or more and neither English nor a word of our pages; else ``word``."""
+        lower = word.lower()
+        if len(lower) < 5 or lower in self.rules.english_words or self._known_word(lower):
+            return word
+        known = self._keyword_of.get(lower)
+        if known is None:
+            import difflib
+
+            from search.lexical import content_terms
+
+            close = difflib.get_close_matches(lower, self.rules.keywords, n=1, cutoff=0.85)
+            # "weekends" is not a misspelling of "weekend": the same stem, another form.
+            misspelt = close and content_terms(close[0]) != content_terms(lower)
+            known = self._keyword_of[lower] = close[0] if misspelt else word
+        return known
 
     def _name_word(self, word: str) -> str:
         """The word of a long name that ``word`` is, or misspells; else ``word``."""
@@ -195,6 +215,7 @@ def _identify(text: str) -> str:
 
 
 MAX_NAME_WORDS = 8
+_WORD = re.compile(r"[^\W\d_]+")
 _PARENTHESES = re.compile(r"\(([^)]*)\)")
 _GENERIC_TAIL = re.compile(r"\s+(therapy|treatment|counselling|assessment)$", re.IGNORECASE)
 

@@ -55,6 +55,8 @@ class QuestionRules:
     crisis_titles: tuple[re.Pattern[str], ...] = ()
     #: Words that ask without saying about what ("how", "wat", "etc").
     fillers: frozenset[str] = frozenset()
+    #: The words questions ask with, to which a misspelt word is read ("waitin").
+    keywords: tuple[str, ...] = ()
 
     @functools.cached_property
     def asking_words(self) -> re.Pattern[str]:
@@ -100,7 +102,8 @@ def load_question_rules(path: Path = DEFAULT_QUESTION_RULES) -> QuestionRules:
             _patterns(furniture.get("sentences", ()), f"{path}: boilerplate"),
             frozenset(w.lower() for w in raw.get("english", {}).get("words", ())),
             _patterns(raw.get("service", {}).get("crisis_titles", ()), f"{path}: service"),
-            frozenset(w.lower() for w in raw.get("asking", {}).get("fillers", ())))
+            frozenset(w.lower() for w in raw.get("asking", {}).get("fillers", ())),
+            tuple(str(w).lower() for w in raw.get("asking", {}).get("keywords", ())))
     except (OSError, AttributeError, TypeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"The question rules file '{path}' cannot be used: {error}. Fix it "
                           "(it is TOML; see the comments at its top)") from error

@@ -51,6 +51,8 @@ def analyser() -> Analyser:
     ("bereavment counselling no. of sesh", "duration", "sessions"),
     ("ed line no.", "referral", "phone"),
     ("psych ax appt length", "session", "session_length"),
+    ("dbt waitin time?", "referral", "waiting_time"),  # a misspelt keyword, read as it
+    ("how many sesssions of cbt", "duration", "sessions"),
 ])
 def test_intent_and_answer_type_follow_the_page_template(analyser: Analyser, question: str,
                                                           intent: str | None,
@@ -152,3 +154,11 @@ def test_past_the_limit_the_message_is_refused_with_what_to_do(analyser: Analyse
 def test_a_misspelt_name_of_two_words_or_more_still_names_its_page(
         analyser: Analyser, question: str, named: set[str]) -> None:
     assert set(analyser.analyse(question).treatments) == named
+
+
+def test_a_misspelt_asking_word_is_read_as_its_keyword_but_other_forms_are_kept(
+        analyser: Analyser) -> None:
+    assert analyser.analyse("dbt waitin time?").text == "dbt waiting time?"
+    # another form of a keyword, a word of our pages, or a short one: left as typed
+    for question in ("is it open at weekends?", "how long is the wait", "art grp ok?"):
+        assert analyser.analyse(question).text == question
