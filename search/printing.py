@@ -12,7 +12,10 @@ def print_hits(results: Sequence[dict[str, Any]]) -> None:
         print("No passages found.")
     for r in results:
         page = f", page {r['page']}" if r["page"] else ""
-        print(f"{r['rank']}. [{r['score']:.3f}] {r['section']}  ({r['source']}{page}, "
+        # The similarity reads the same across questions; a fused score is only a rank.
+        close = r.get("similarity")
+        shown = f"similarity {close:.2f}" if close is not None else f"score {r['score']:.3f}"
+        print(f"{r['rank']}. [{shown}] {r['section']}  ({r['source']}{page}, "
               f"chars {r['start']}-{r['end']})")
         print(f"   {r['text'][:300]}{'…' if len(r['text']) > 300 else ''}\n")
 
