@@ -145,7 +145,13 @@ def _show_cell(matrix: CoverageMatrix, doc_id: str, label: str,
         st.markdown(f"**Why:** {display.escape(cell.reason)}")
     if cell.citation is None:
         st.info("No passage on this page answers it closely enough to quote.")
-        display.open_link(doc_id, None, label="Open the page")
+        if cell.place is None:
+            display.open_link(doc_id, None, label="Open the page: it would go near the top")
+        else:
+            heading = display.escape(cell.place.heading)
+            display.open_link(doc_id, cell.place,
+                              label=f"Open the page where it would go: after “{heading}”"
+                              if cell.after else f"Open the page at “{heading}”")
         return
     section = document.section_at(cell.citation.start)
     context = (section.start, section.end) if section else (cell.citation.start,

@@ -26,7 +26,9 @@ from search.retrieval import Filters
 
 if TYPE_CHECKING:
     from search.answer import Answerer, Citation
+    from search.documents import Document, Section
     from search.index import StoredDocument
+    from search.question_rules import QuestionRules
 
 Band = Literal["good", "fair", "weak", "missing"]
 BAND_LABELS: dict[Band, str] = {
@@ -50,6 +52,18 @@ class Cell:
     citation: Citation | None
     #: Why: the refusal's reason, or the section that answers.
     reason: str = ""
+    #: Where on the page to look (a not-covered cell): the section of the question's
+    #: intent, or, when the page has none, the section the page template puts before it
+    #: ("after" True), or None for the top of the page (``place_on_page``).
+    place: Section | None = None
+    after: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """``place``: where to look on the page, for a cell that is not covered."""
+        place = None if self.place is None else {
+            "section": self.place.heading, "slug": self.place.slug, "after": self.after}
+        return {"covered": self.answered, "confidence": round(self.confidence, 4),
+                "reason": self.reason, "place": place}
 
 
 @dataclass(frozen=True)
@@ -66,10 +80,8 @@ class CoverageMatrix:
         return {"columns": list(self.labels), "rows": [{
             "doc_id": d, "source": documents[d].document.source,
             "title": documents[d].document.title,
-            "cells": {label: {"covered": self.cell(d, label).answered,
-                              "confidence": round(self.cell(d, label).confidence, 4),
-                              "reason": self.cell(d, label).reason}
-                      for label in self.labels}} for d in self.doc_ids]}
+            "cells": {label: self.cell(d, label).as_dict() for label in self.labels},
+        } for d in self.doc_ids]}
 
 
 def question_for(template: str, title: str) -> str:
@@ -87,6 +99,7 @@ def coverage_matrix(answerer: Answerer, doc_ids: Iterable[str],
     documents = answerer.searcher.snapshot.documents
     doc_ids = tuple(doc_ids)
     cells: dict[tuple[str, str], Cell] = {}
+    intents: dict[str, str | None] = {}  # column → its question's intent
     total = len(doc_ids) * len(questions)
     for doc_id in doc_ids:
         title = documents[doc_id].document.title
@@ -96,11 +109,36 @@ def coverage_matrix(answerer: Answerer, doc_ids: Iterable[str],
             citation = answer.citations[0] if answer.citations else None
             reason = answer.reason or (f"answered from “{citation.section}”" if citation
                                        else "answered")
+            intents.setdefault(label, answer.query.intent if answer.query else None)
+            place, after = (None, False) if answer.answered else place_on_page(
+                documents[doc_id].document, [intents.get(lbl) for lbl, _ in questions],
+                [lbl for lbl, _ in questions].index(label), own.rules)
             cells[(doc_id, label)] = Cell(doc_id, label, question, answer.answered,
-                                          answer.confidence, citation, reason)
+                                          answer.confidence, citation, reason, place, after)
             if progress:
                 progress(len(cells), total)
     return CoverageMatrix(doc_ids, tuple(label for label, _ in questions), cells)
+
+
+def place_on_page(document: Document, intents: list[str | None], column: int,
+                  rules: QuestionRules) -> tuple[Section | None, bool]:
+    """Where the answer to column ``column`` is, or would go, on ``document``: the section
+    whose heading its intent matches (False: at it); else the last of the page's sections
+    that answers an earlier column (True: after it), the columns being in the order of
+    the page template; else (None, False): the top of the page."""
+    def section_for(name: str | None) -> Section | None:
+        intent = rules.intents.get(name or "")
+        return next((s for s in document.sections if intent and intent.heads(s.heading)),
+                    None)
+
+    own = section_for(intents[column])
+    if own is not None:
+        return own, False
+    for earlier in reversed(intents[:column]):
+        found = section_for(earlier)
+        if found is not None:
+            return found, True
+    return None, False
 
 
 def band(cell: Cell, settings: CoverageSettings) -> Band:

@@ -146,8 +146,16 @@ def test_coverage_json_finds_every_planted_gap(shipped_index: Path, capsys) -> N
         for label in PLANTED_GAPS.get(row["doc_id"], ()):
             cell = row["cells"][label]
             assert not cell["covered"] and cell["reason"].startswith("Our "), (row, label)
+            # the place where the missing section would go: after one the page has
+            assert cell["place"]["after"], (row, label)
         for cell in row["cells"].values():
             assert 0 <= cell["confidence"] <= 1 and cell["reason"]
+            if cell["covered"]:
+                assert cell["place"] is None
+    cbt = next(r for r in record["rows"] if r["doc_id"] == "cognitive-behavioural-therapy.md")
+    # no price on the page, and no section for it: it would go after the column before
+    assert cbt["cells"]["Cost"]["place"] == {
+        "section": "How long does CBT take?", "slug": "how-long-does-cbt-take", "after": True}
 
 
 @pytest.mark.parametrize(("question", "source", "fact"), [

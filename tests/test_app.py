@@ -217,6 +217,21 @@ def test_coverage_cell_opens_its_passage() -> None:
     assert any("<mark>" in b and "eight weeks" in b for b in bodies)
 
 
+def test_a_cell_not_covered_opens_the_page_where_its_section_would_go() -> None:
+    at = open_app("app_pages/coverage.py")
+    row = list(at.dataframe[0].value.index).index("Walking group therapy")
+    at.session_state["matrix"] = {"selection": {"cells": [[row, "Cost"]]}}
+    at.run()
+    assert not at.exception
+    bodies = markdown_bodies(at)
+    assert any("not covered" in b for b in bodies)
+    links = [p for p in at.get("page_link") if "doc=walking-group.txt" in p.proto.query_string]
+    # no price and no section for one: it would go after the column before, "How long"
+    assert [p.proto.label for p in links] == [
+        "Open the page where it would go: after “How long does it last?”"]
+    assert "section=how-long-does-it-last" in links[0].proto.query_string
+
+
 def test_index_page_shows_status(app_index: Path) -> None:
     at = open_app("app_pages/index_status.py")
     metrics = {m.label: m.value for m in at.metric}
