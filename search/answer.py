@@ -97,6 +97,9 @@ class Answerer:
             return replace(base, answer=NOT_ENGLISH, reason=(
                 f"The question seems not to be in English (detected: {query.language}). We "
                 "answer in English only; the nearest passages are listed."))
+        if query.unknown_treatment and not (filters and filters.doc_ids):
+            return replace(base, reason=f"We have no page on {query.unknown_treatment}; the "
+                                        "nearest passages are listed.")
         approved = self.approved.match(vector, filters)
         if approved is not None and (not query.treatments
                                      or approved.doc_id in query.treatments):
@@ -197,11 +200,11 @@ class Answerer:
 
     def _evidence(self, query: Query, chosen: list[Candidate], best: Candidate,
                   document: Document, agree: bool) -> Evidence:
-        from search.lexical import content_terms  # the words BM25 compares, stemmed
+        from search.lexical import meaning_terms  # stemmed, function words left out
 
         section = best.section
-        words = set(content_terms(query.expansion.text))
-        body = set(content_terms(" ".join((*section.breadcrumb,
+        words = set(meaning_terms(query.expansion.text))
+        body = set(meaning_terms(" ".join((*section.breadcrumb,
                                            document.text[section.start:section.end]))))
         named = 0.0 if not query.treatments else (1.0 if best.doc_id in query.treatments
                                                   else -1.0)

@@ -55,6 +55,20 @@ def content_terms(text: str) -> list[str]:
     return tokenize([text])[0]
 
 
+def meaning_terms(text: str) -> list[str]:
+    """``content_terms`` without the function words that BM25's short stopword list keeps
+    ("you", "my", "about", "what"): the words that say what a text is about, for
+    comparing a question with a passage (the answerability evidence)."""
+    return [t for t in content_terms(text) if t not in _function_words()]
+
+
+@functools.cache
+def _function_words() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    return frozenset(_stemmer().stemWords(list(STOPWORDS_EN_PLUS)))
+
+
 @dataclass(frozen=True, eq=False)  # eq=False: comparing or hashing arrays is meaningless
 class TermCounts:
     """Stemmed term counts of a run of chunks, one row per chunk (CSR).

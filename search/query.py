@@ -16,17 +16,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from search.errors import QueryError
-from search.question_rules import (
-    QuestionRules,
-)
+from search.messages import asking_part, clean_message, question_part
+from search.question_rules import QuestionRules
 from search.vocabulary import Expansion, Vocabulary
 
-#: Longest message accepted, in characters: a pasted e-mail or chat transcript.
-MAX_MESSAGE_CHARS = 20_000
-#: Longest text retrieval reads, in characters: about 200 word pieces, inside the model's
-#: 256-piece window with room for the breadcrumb-free query's special tokens.
-MAX_QUERY_CHARS = 1_000
 ENGLISH = "en"
 #: Share of a Latin-script question's words that are English or ours from which it is
 #: English, whatever py3langid says (it takes "ref line open til wat time" for Nigerian
@@ -60,6 +53,9 @@ class Query:
     #: of the intents and answer types: "Does your addiction service give families
     #: naloxone kits?" → famili, naloxon, kit... A page without them does not answer it.
     asked_terms: tuple[str, ...] = ()
+    #: A treatment the question asks about that none of our pages mentions
+    #: ("hypnotherapy", "equine therapy"); empty when it names one of ours.
+    unknown_treatment: str = ""
 
     @property
     def english(self) -> bool:
@@ -76,6 +72,7 @@ class Query:
                 "treatments": sorted(self.treatments), "intent": self.intent,
                 "answer_type": self.answer_type, "excerpted": self.excerpted,
                 "topic_words": self.topic_words, "asked_terms": list(self.asked_terms),
+                "unknown_treatment": self.unknown_treatment,
                 "expansion": list(self.expansion.added)}
 
 
@@ -123,18 +120,32 @@ class Analyser:
             intent = implied
         topic = self.topic_terms(expansion.text)
         asked_terms = topic if asking == _plain(expansion.text) else self.topic_terms(asking)
-        return Query(asked, text, self.language_of(asked), expansion,
-                     self.named(expansion), intent, answer_type, excerpted, len(topic),
-                     tuple(dict.fromkeys(asked_terms)))
+        named = self.named(expansion)
+        return Query(asked, text, self.language_of(asked), expansion, named, intent,
+                     answer_type, excerpted, len(topic), tuple(dict.fromkeys(asked_terms)),
+                     "" if named else self.unknown_treatment(asking))
+
+    def unknown_treatment(self, asking: str) -> str:
+        """A treatment named in ``asking`` that our pages never mention: a word fused
+        with "therapy" or put before "therapy", "treatment", "counselling" or "clinic",
+        that no page of ours has ("hypnotherapy", "equine therapy")."""
+        for found in _TREATMENT_NAME.finditer(asking):
+            word = found.group(1) or found.group(2)
+            if found.group(1) and self.vocabulary.knows(found.group(0)):
+                continue
+            if len(word) >= 5 and word not in self.rules.english_words \
+                    and not self._known_word(word) and not self.vocabulary.knows(word):
+                return found.group(0)
+        return ""
 
     def topic_terms(self, text: str) -> list[str]:
         """The stemmed content words of ``text`` outside the intents' and answer types'
         own ("cbt waitng time?" → cbt, time)."""
-        from search.lexical import content_terms
+        from search.lexical import meaning_terms
 
         rest = self.rules.asking_words.sub(" ", _plain(text))
         words = re.findall(r"[^\W_]+", rest)
-        return content_terms(" ".join(w for w in words if w not in self.rules.fillers))
+        return meaning_terms(" ".join(w for w in words if w not in self.rules.fillers))
 
     def named(self, expansion: Expansion) -> frozenset[str]:
         """Documents whose title or acronym the question (or its expansion) names."""
@@ -216,6 +227,8 @@ def _identify(text: str) -> str:
 
 MAX_NAME_WORDS = 8
 _WORD = re.compile(r"[^\W\d_]+")
+_TREATMENT_NAME = re.compile(r"\b([a-z]+)therap(?:y|ies)\b"
+                             r"|\b([a-z]+)[ -](?:therapy|therapies|treatment|counselling|clinic)\b")
 _PARENTHESES = re.compile(r"\(([^)]*)\)")
 _GENERIC_TAIL = re.compile(r"\s+(therapy|treatment|counselling|assessment)$", re.IGNORECASE)
 
@@ -244,58 +257,3 @@ def document_names(titles: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
 
 def _plain(text: str) -> str:
     return " ".join(text.replace("’", "'").replace("‘", "'").lower().split())
-
-
-def clean_message(message: str) -> str:
-    """Collapse whitespace and refuse what is not a message, with a reason."""
-    if not isinstance(message, str):
-        raise QueryError("the query must be text")
-    cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in message).split())
-    if not cleaned:
-        raise QueryError("the query is empty: type a question or some words to search for")
-    if len(cleaned) > MAX_MESSAGE_CHARS:
-        raise QueryError(f"the message is {len(cleaned):,} characters long; the limit is "
-                         f"{MAX_MESSAGE_CHARS:,}: paste the part with the question")
-    return cleaned
-
-
-_SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
-_QUESTION_START = re.compile(
-    r"^(what|whats|how|who|where|when|why|which|can|could|is|are|do|does|did|will|would|"
-    r"should|shall|may|any|has|have)\b", re.IGNORECASE)
-
-
-#: Words from which a message may be a story and a question; a shorter one is all
-#: question ("central referals line no. + is it open sat?" asks for both).
-STORY_WORDS = 20
-
-
-def asking_part(text: str) -> str:
-    """The sentences of a message that ask something (end in "?" or open with a question
-    word); all of it when it is short, has one sentence, or none asks."""
-    sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
-    if len(sentences) < 2 or len(text.split()) < STORY_WORDS:
-        return text
-    asking = [s for s in sentences if s.rstrip().endswith("?") or _QUESTION_START.match(s)]
-    return " ".join(asking) if asking else text
-
-
-def question_part(message: str, budget: int = MAX_QUERY_CHARS) -> tuple[str, bool]:
-    """The part of a long message that asks something, within ``budget`` characters:
-    its questions, latest first kept when they do not all fit; failing any, its end.
-    Returns the text and whether it is an excerpt."""
-    if len(message) <= budget:
-        return message, False
-    sentences = [s for s in _SENTENCE_END.split(message) if s.strip()]
-    asking = [i for i, s in enumerate(sentences)
-              if s.rstrip().endswith("?") or _QUESTION_START.match(s)]
-    chosen: list[int] = []
-    used = 0
-    for i in reversed(asking or range(len(sentences))):
-        size = min(len(sentences[i]), budget) + 1
-        if used + size > budget and chosen:
-            break
-        chosen.append(i)
-        used += size
-    text = " ".join(sentences[i] for i in sorted(chosen))
-    return text[:budget].rsplit(" ", 1)[0] if len(text) > budget else text, True

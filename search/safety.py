@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from search.config import DATA_DIR
 from search.errors import ConfigError
-from search.query import MAX_QUERY_CHARS
+from search.messages import MAX_QUERY_CHARS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -104,7 +104,7 @@ WINDOW_CHARS = 300
 
 def _windows(text: str) -> list[str]:
     """``text`` in windows of whole sentences, each at most about WINDOW_CHARS long; a
-    question retrieval reads whole (MAX_QUERY_CHARS, search.query) stays whole."""
+    question retrieval reads whole (MAX_QUERY_CHARS, search.messages) stays whole."""
     if len(text) <= MAX_QUERY_CHARS:
         return [text]
     windows, current = [], ""

@@ -39,6 +39,12 @@ class Vocabulary:
     spellings: tuple[tuple[re.Pattern[str], str], ...]
     rules: tuple[_Rule, ...]
 
+    def knows(self, word: str) -> bool:
+        """Whether a rule reads ``word`` as one of our terms (an acronym, a spelling, a
+        caller's phrase)."""
+        return any(r.pattern.fullmatch(word) for r in self.rules) or any(
+            pattern.fullmatch(word) for pattern, _ in self.spellings)
+
     def expand(self, query: str) -> Expansion:
         text = query
         for pattern, replacement in self.spellings:

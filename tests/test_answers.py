@@ -217,3 +217,11 @@ def test_a_named_page_ranked_below_others_is_still_the_one_answered(
     answer = answerer.ask(question, mode="dense")
     assert answer.passages[0].chunk.doc_id == "walking-group.txt"
     assert {c.doc_id for c in answer.citations} <= {"walking-group.txt"}
+
+
+def test_a_treatment_we_have_no_page_on_is_refused_by_name(answerer: Answerer) -> None:
+    answer = answerer.ask("do you offer hypnotherapy")
+    assert not answer.answered and not answer.citations
+    assert answer.reason.startswith("We have no page on hypnotherapy")
+    assert answer.passages  # the nearest passages are still listed
+    assert answerer.ask("what are the side effects of light therapy").answered

@@ -274,3 +274,9 @@ def test_depth_larger_than_size(index: LexicalIndex) -> None:
 def test_mask_of_the_wrong_length_is_refused(index: LexicalIndex) -> None:
     with pytest.raises(ValueError, match="mask"):
         index.search("therapy", 5, mask=np.ones(3, dtype=bool))
+
+
+def test_meaning_terms_leave_out_function_words_that_bm25_keeps() -> None:
+    question = "how do i complain about my therapist"
+    assert {"you", "my", "about"} & set(lexical.content_terms(question + " you"))
+    assert lexical.meaning_terms(question) == ["complain", "therapist"]

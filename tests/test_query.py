@@ -6,13 +6,8 @@ from __future__ import annotations
 import pytest
 
 from search.errors import QueryError
-from search.query import (
-    MAX_MESSAGE_CHARS,
-    MAX_QUERY_CHARS,
-    Analyser,
-    document_names,
-    question_part,
-)
+from search.messages import MAX_MESSAGE_CHARS, MAX_QUERY_CHARS, question_part
+from search.query import Analyser, document_names
 from search.question_rules import load_question_rules
 from search.vocabulary import load_vocabulary
 
@@ -162,3 +157,17 @@ def test_a_misspelt_asking_word_is_read_as_its_keyword_but_other_forms_are_kept(
     # another form of a keyword, a word of our pages, or a short one: left as typed
     for question in ("is it open at weekends?", "how long is the wait", "art grp ok?"):
         assert analyser.analyse(question).text == question
+
+
+@pytest.mark.parametrize(("question", "unknown"), [
+    ("do you offer hypnotherapy for stopping smoking", "hypnotherapy"),
+    ("do you offer equine therapy?", "equine therapy"),
+    ("is there a ketamine clinic", "ketamine clinic"),
+    ("how long does CBT take", ""),  # ours
+    ("does the walking group therapy meet in winter", ""),  # named: ours
+    ("what is psychotherapy", ""),  # the vocabulary reads it as ours
+    ("tic clinic times?", ""),  # a word this short is not judged (shorthand)
+])
+def test_a_treatment_none_of_our_pages_mentions_is_recognised(
+        analyser: Analyser, question: str, unknown: str) -> None:
+    assert analyser.analyse(question).unknown_treatment == unknown
