@@ -36,6 +36,10 @@ class TokenCounter(Protocol):
         """Character span of each word piece of ``text``, special tokens excluded."""
         ...
 
+    def count_many(self, texts: list[str]) -> list[int]:
+        """``count`` of each text, in one call."""
+        ...
+
 
 def chunk_document(
     document: Document, counter: TokenCounter, settings: ChunkSettings
@@ -86,14 +90,17 @@ def _section_chunk_spans(
     # The breadcrumb line is embedded with every chunk, so it spends budget too.
     budget = settings.max_tokens - counter.count(embedding_text(section.breadcrumb, ""))
     budget = max(budget, 16)
-    units = [
-        piece
-        for sentence in sentence_spans(text, section.start, section.end)
-        for piece in _fit(text, sentence, counter, budget)
-    ]
-    # A unit spends at least its length in the widest word pieces: [UNK] runs count too.
-    sizes = [max(counter.count(text[s:e]) - 2, -(-(e - s) // MAX_CHARS_PER_PIECE))
-             for s, e in units]
+    sentences = sentence_spans(text, section.start, section.end)
+    width = budget * MAX_CHARS_PER_PIECE  # a longer span is cut by characters first
+    counts = iter(counter.count_many([text[s:e] for s, e in sentences if e - s <= width]))
+    units: list[Span] = []
+    sizes: list[int] = []
+    for start, end in sentences:
+        count = next(counts) if end - start <= width else None
+        for (s, e), pieces in _fit(text, (start, end), count, counter, budget):
+            units.append((s, e))
+            # A unit spends at least its length in the widest word pieces: [UNK] runs too.
+            sizes.append(max(pieces, -(-(e - s) // MAX_CHARS_PER_PIECE)))
     current: list[int] = []  # indices into units
     used = 0
     for index, size in enumerate(sizes):
@@ -127,22 +134,24 @@ MAX_QUOTE_CHARS = 1_500
 MAX_CHARS_PER_PIECE = 8
 
 
-def _fit(text: str, span: Span, counter: TokenCounter, budget: int) -> list[Span]:
-    """A sentence as one unit, or cut at word-piece boundaries when over budget; a span
+def _fit(text: str, span: Span, count: int | None, counter: TokenCounter,
+         budget: int) -> list[tuple[Span, int]]:
+    """A sentence as one unit, or cut at word-piece boundaries when over budget, each with
+    its word pieces (``count``: the sentence's, special tokens included, if known); a span
     longer than any budget of real word pieces could be is cut by characters first."""
     start, end = span
     width = budget * MAX_CHARS_PER_PIECE
     if end - start > width:
         return [piece for window in _windows(text, start, end, width)
-                for piece in _fit(text, window, counter, budget)]
+                for piece in _fit(text, window, None, counter, budget)]
     sentence = text[start:end]
-    if counter.count(sentence) - 2 <= budget:
-        return [span]
+    count = counter.count(sentence) if count is None else count
+    if count - 2 <= budget:
+        return [(span, count - 2)]
     pieces = counter.token_spans(sentence)
-    return [
-        (start + pieces[i][0], start + pieces[min(i + budget, len(pieces)) - 1][1])
-        for i in range(0, len(pieces), budget)
-    ]
+    cuts = [(start + pieces[i][0], start + pieces[min(i + budget, len(pieces)) - 1][1])
+            for i in range(0, len(pieces), budget)]
+    return [(cut, counter.count(text[cut[0]:cut[1]]) - 2) for cut in cuts]
 
 
 def _windows(text: str, start: int, end: int, width: int) -> list[Span]:

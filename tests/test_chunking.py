@@ -126,3 +126,9 @@ def test_a_line_with_no_spaces_is_cut_to_the_budget_not_served_whole(token_count
     quotes = [document.text[s.start:s.end] for s in quotable_sentences(document)]
     assert quotes == ["Ring 0800 123 456 to book."]  # the blob is no sentence to quote
     assert all(len(q) <= MAX_QUOTE_CHARS for q in quotes)
+
+
+def test_counting_a_section_at_once_counts_as_one_at_a_time(token_counter) -> None:  # type: ignore[no-untyped-def]
+    texts = ["How long does CBT take?", "", "Unbelievably long-winded antidisestablishment.",
+             "x" * 5_000, "Ring 0808 157 0420 (Mon–Fri, 8am–8pm)."]
+    assert token_counter.count_many(texts) == [token_counter.count(t) for t in texts]
