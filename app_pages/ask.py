@@ -223,7 +223,7 @@ def _show_not_covered(answer: Answer, answerer: Answerer) -> None:
         page = f" · page {chunk.page}" if chunk.page else ""
         with st.container(border=True):
             st.markdown(f"**{display.escape(chunk.title)}**")
-            st.caption(display.escape(chunk.breadcrumb) + page + " · "
+            st.caption(display.escape(chunk.breadcrumb_text) + page + " · "
                        + display.escape(chunk.source))
             st.markdown(display.paragraphs(chunk.text))
             if stored is not None:
@@ -250,9 +250,9 @@ def _feedback(answer: Answer, store: FeedbackStore, generation: str,
     if key in sent:
         st.success("Thank you: your feedback was saved.", icon=":material/check:")
         return
-    passages = {c.chunk_id: f"[{c.n}] {display.breadcrumb(c.title, c.section)}"
+    passages = {c.chunk_id: f"[{c.n}] {display.breadcrumb(c.title, c.breadcrumb_text)}"
                 for c in answer.citations} or {
-        h.chunk.chunk_id: h.chunk.breadcrumb for h in answer.passages}
+        h.chunk.chunk_id: h.chunk.breadcrumb_text for h in answer.passages}
     with st.form(f"feedback-{key}"):
         st.markdown("**Was this answer right?**")
         verdict: Verdict | None = st.radio(

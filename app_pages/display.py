@@ -84,7 +84,7 @@ def copy_text(answer: Answer) -> str:
     lines = [answer.answer, "", "Sources:"]
     for c in answer.citations:
         page = f" (page {c.page})" if c.page else ""
-        lines.append(f"[{c.n}] {breadcrumb(c.title, c.section)}{page} — {c.source}")
+        lines.append(f"[{c.n}] {breadcrumb(c.title, c.breadcrumb_text)}{page} — {c.source}")
     return "\n".join(lines)
 
 
@@ -93,7 +93,7 @@ def read_out_text(answer: Answer, warnings: Sequence[str] = ()) -> str:
     names), then where they come from by treatment and section, then any warning."""
     lines = [" ".join(s.text for s in answer.sentences) or answer.answer, ""]
     sources = list(dict.fromkeys(
-        breadcrumb(c.title, c.section) + (f", page {c.page}" if c.page else "")
+        breadcrumb(c.title, c.breadcrumb_text) + (f", page {c.page}" if c.page else "")
         for c in answer.citations))
     if sources:
         listed = "; ".join(sources)
@@ -136,7 +136,7 @@ def citation_card(citations: list[Citation], document: Document,
         anchors = "".join(f'<span id="source-{c.n}"></span>' for c in citations)
         st.markdown(f"{anchors}**{escape(markers)} {escape(first.title)}**",
                     unsafe_allow_html=True)
-        st.caption(escape(breadcrumb(first.title, first.section)) + page + " · "
+        st.caption(escape(breadcrumb(first.title, first.breadcrumb_text)) + page + " · "
                    + escape(first.source))
         st.markdown(highlight(document.text, context, *((c.start, c.end) for c in citations)),
                     unsafe_allow_html=True)

@@ -5,7 +5,7 @@
     report = build_index(["corpus"], "index")          # incremental; never raises per file
     searcher = open_searcher("index")                   # model + index, loaded once
     for hit in searcher.search("how long does CBT take", k=3):
-        print(hit.rank, hit.score, hit.chunk.breadcrumb, hit.chunk.text)
+        print(hit.rank, hit.score, hit.chunk.breadcrumb_text, hit.chunk.text)
 
 Importing this package does not import torch; the model loads on first use.
 """

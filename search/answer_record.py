@@ -24,12 +24,19 @@ class Citation:
     doc_id: str
     source: str
     title: str
-    section: str
+    #: The cited section's breadcrumb as people read it ("CBT › How long does CBT take?").
+    breadcrumb_text: str
     page: int | None
     #: The quote's span in the document's loaded text: ``text[start:end] == quote``.
     start: int
     end: int
     quote: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON of the CLI and the API, whose key for the breadcrumb is "section"."""
+        record = vars(self).copy()
+        record["section"] = record.pop("breadcrumb_text")
+        return record
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,7 @@ class Answer:
             "reason": self.reason, "notice": self.notice,
             "sentences": [{"text": s.text, "citations": list(s.citations)}
                           for s in self.sentences],
-            "citations": [vars(c).copy() for c in self.citations],
+            "citations": [c.as_dict() for c in self.citations],
             "passages": [h.as_dict() for h in self.passages],
             "confidence": round(self.confidence, 4), "approved": self.approved,
             "safety": self.safety.as_dict(),

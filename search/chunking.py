@@ -54,7 +54,7 @@ def chunk_document(
             chunks.append(Chunk(
                 chunk_id=f"{document.source}#{section.slug}-{number}",
                 doc_id=document.doc_id, source=document.source, title=document.title,
-                section=section.breadcrumb, text=text, start=start, end=end,
+                breadcrumb=section.breadcrumb, text=text, start=start, end=end,
                 page=document.page_at(start), page_end=document.page_at(end - 1),
                 content_hash=content_hash(embedding_text(section.breadcrumb, text)),
             ))

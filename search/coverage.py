@@ -107,7 +107,7 @@ def coverage_matrix(answerer: Answerer, doc_ids: Iterable[str],
             question = question_for(template, title)
             answer = own.ask(question, filters=Filters(doc_ids=frozenset({doc_id})))
             citation = answer.citations[0] if answer.citations else None
-            reason = answer.reason or (f"answered from “{citation.section}”" if citation
+            reason = answer.reason or (f"answered from “{citation.breadcrumb_text}”" if citation
                                        else "answered")
             intents.setdefault(label, answer.query.intent if answer.query else None)
             place, after = (None, False) if answer.answered else place_on_page(

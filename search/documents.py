@@ -64,7 +64,8 @@ class Chunk:
     doc_id: str
     source: str
     title: str
-    section: tuple[str, ...]
+    #: The headings from the page title down to the passage's section.
+    breadcrumb: tuple[str, ...]
     text: str
     start: int
     end: int
@@ -73,13 +74,14 @@ class Chunk:
     content_hash: str
 
     @property
-    def breadcrumb(self) -> str:
-        return BREADCRUMB_SEPARATOR.join(self.section)
+    def breadcrumb_text(self) -> str:
+        """The breadcrumb as people read it: "CBT › How long does CBT take?"."""
+        return BREADCRUMB_SEPARATOR.join(self.breadcrumb)
 
     @property
     def embedding_text(self) -> str:
         """What the model sees: the breadcrumb gives a short passage its context."""
-        return embedding_text(self.section, self.text)
+        return embedding_text(self.breadcrumb, self.text)
 
 
 @dataclass(frozen=True)
@@ -87,17 +89,17 @@ class SentenceSpan:
     """A sentence that can be quoted in an answer: ``document.text[start:end]``."""
 
     doc_id: str
-    section: tuple[str, ...]
+    breadcrumb: tuple[str, ...]
     start: int
     end: int
 
     def embedding_text(self, document_text: str) -> str:
         """What the model sees of it: the sentence with its breadcrumb, as chunks are."""
-        return embedding_text(self.section, document_text[self.start:self.end])
+        return embedding_text(self.breadcrumb, document_text[self.start:self.end])
 
 
-def embedding_text(section: tuple[str, ...], text: str) -> str:
-    return f"{BREADCRUMB_SEPARATOR.join(section)}\n{text}"
+def embedding_text(breadcrumb: tuple[str, ...], text: str) -> str:
+    return f"{BREADCRUMB_SEPARATOR.join(breadcrumb)}\n{text}"
 
 
 def content_hash(text: str) -> str:

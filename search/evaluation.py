@@ -62,7 +62,7 @@ def _rank(hits: Sequence[Hit], question: Question, by_section: bool) -> int | No
     for hit in hits:
         if hit.chunk.doc_id != question.doc:
             continue
-        if not by_section or hit.chunk.section[-1] == question.section:
+        if not by_section or hit.chunk.breadcrumb[-1] == question.section:
             return hit.rank
     return None
 
@@ -144,7 +144,7 @@ def cites_the_section(answer: Answer, question: Question,
         return bool(question.must_contain) and all(_flat(f) in body
                                                    for f in question.must_contain)
     return (first.doc_id == question.doc
-            and first.section.split(BREADCRUMB_SEPARATOR)[-1] == question.section)
+            and first.breadcrumb_text.split(BREADCRUMB_SEPARATOR)[-1] == question.section)
 
 
 def _evaluate_answers(answerer: Answerer, questions: list[Question], mode: str,

@@ -134,7 +134,7 @@ def _sentence_spans(new: Sequence[store.NewDocument], texts: dict[str, str]
                           if c.start <= sentence.start and sentence.end <= c.end), None)
             if chunk is None or chunk.content_hash not in texts:
                 continue  # held by no chunk whole, or by one kept as it was
-            offset = len(chunk.breadcrumb) + 1 - chunk.start  # "breadcrumb\ntext"
+            offset = len(chunk.breadcrumb_text) + 1 - chunk.start  # "breadcrumb\ntext"
             spans.setdefault(chunk.content_hash, []).append(
                 (key, (sentence.start + offset, sentence.end + offset)))
             placed.add(key)

@@ -77,7 +77,7 @@ class Quoter:
         if self._rows is None:
             rows: dict[tuple[str, tuple[str, ...]], list[int]] = {}
             for row, chunk in enumerate(self.searcher.snapshot.chunks):
-                rows.setdefault((chunk.doc_id, chunk.section), []).append(row)
+                rows.setdefault((chunk.doc_id, chunk.breadcrumb), []).append(row)
             self._rows = rows
         return self._rows.get((doc_id, breadcrumb), [])
 

@@ -45,7 +45,7 @@ class Hit:
         return {
             "rank": self.rank, "score": round(self.score, 6), "chunk_id": c.chunk_id,
             "doc_id": c.doc_id, "source": c.source, "title": c.title,
-            "section": c.breadcrumb, "text": c.text, "start": c.start, "end": c.end,
+            "section": c.breadcrumb_text, "text": c.text, "start": c.start, "end": c.end,
             "page": c.page,
             "similarity": None if self.similarity is None else round(self.similarity, 6),
         }
@@ -66,7 +66,7 @@ class Filters:
     def allows(self, chunk: Chunk) -> bool:
         if self.doc_ids and chunk.doc_id not in self.doc_ids:
             return False
-        heading = chunk.section[-1]
+        heading = chunk.breadcrumb[-1]
         if self.headings and not any(p.search(heading) for p in self.headings):
             return False
         return not self.sections or any(s.lower() in heading.lower() for s in self.sections)
@@ -138,7 +138,7 @@ class Searcher:
         seen: set[tuple[str, tuple[str, ...]]] = set()
         for row, score in ranked:
             chunk = self.snapshot.chunks[row]
-            key = (chunk.doc_id, chunk.section)
+            key = (chunk.doc_id, chunk.breadcrumb)
             if one and key in seen:
                 continue
             seen.add(key)

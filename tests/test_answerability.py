@@ -38,7 +38,7 @@ def answerer(shipped_index: Path, embedder) -> Answerer:  # type: ignore[no-unty
 
 
 def first_section(answer: Answer) -> str:
-    return answer.citations[0].section.split(" › ")[-1]
+    return answer.citations[0].breadcrumb_text.split(" › ")[-1]
 
 
 @pytest.mark.parametrize(("question", "section", "fact"), [
@@ -115,7 +115,7 @@ def test_page_boilerplate_is_never_quoted(answerer: Answerer) -> None:
     for question in ("is this information clinical advice", "is the cbt page sample content",
                      "about this page emdr"):
         answer = answerer.ask(question)
-        assert answer.approved or all("About this page" not in c.section
+        assert answer.approved or all("About this page" not in c.breadcrumb_text
                                       for c in answer.citations), question
 
 

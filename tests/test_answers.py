@@ -39,7 +39,7 @@ def assert_citations_quote_the_source(answer, searcher: Searcher) -> None:  # ty
         assert text[citation.start:citation.end] == citation.quote
         chunk = next(c for c in searcher.snapshot.chunks if c.chunk_id == citation.chunk_id)
         assert chunk.start <= citation.start and citation.end <= chunk.end
-        assert citation.section == chunk.breadcrumb and citation.title == chunk.title
+        assert citation.breadcrumb_text == chunk.breadcrumb_text and citation.title == chunk.title
 
 
 def test_an_answer_quotes_sentences_verbatim_each_cited(answerer: Answerer,
@@ -89,7 +89,7 @@ def test_an_approved_answer_is_returned_word_for_word(answerer: Answerer,
     assert answer.sentences[0].text == "Dogs on leads are welcome on every walk."
     assert answer.answer == "Dogs on leads are welcome on every walk. [1]"
     assert_citations_quote_the_source(answer, searcher)
-    assert answer.citations[0].section.endswith("What to do next")
+    assert answer.citations[0].breadcrumb_text.endswith("What to do next")
     assert not answerer.ask("what are the side effects of light therapy").approved
 
 
@@ -111,12 +111,12 @@ def test_filters_keep_answers_inside_one_document(answerer: Answerer) -> None:
 @pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
 def test_every_mode_finds_the_section(searcher: Searcher, mode: str) -> None:
     hits = searcher.search("light box headaches eye strain", 3, mode=mode)
-    assert hits[0].chunk.section[-1] == "Are there any side effects?"
+    assert hits[0].chunk.breadcrumb[-1] == "Are there any side effects?"
 
 
 def test_one_hit_per_section_unless_asked(searcher: Searcher) -> None:
     hits = searcher.search("sleep therapy", 10)
-    keys = [(h.chunk.doc_id, h.chunk.section) for h in hits]
+    keys = [(h.chunk.doc_id, h.chunk.breadcrumb) for h in hits]
     assert len(keys) == len(set(keys))
 
 
@@ -133,12 +133,12 @@ def test_several_passages_of_one_section_only_when_asked(tmp_path: Path, embedde
     assert len(one) == 1
     every = long_section.search("harbour path walks", 10, one_per_section=False)
     assert len(every) == len(long_section.snapshot.chunks)
-    assert {h.chunk.section for h in every} == {("Walks", "Where do the walks go?")}
+    assert {h.chunk.breadcrumb for h in every} == {("Walks", "Where do the walks go?")}
 
 
 def test_section_filter(searcher: Searcher) -> None:
     hits = searcher.search("phone", 10, filters=Filters(sections=("referred", "next")))
-    assert hits and all(h.chunk.section[-1] in ("How do I get referred?", "What to do next")
+    assert hits and all(h.chunk.breadcrumb[-1] in ("How do I get referred?", "What to do next")
                         for h in hits)
 
 

@@ -38,7 +38,7 @@ def test_every_chunk_is_an_exact_span_inside_one_section(name: str, token_counte
         assert document.text[chunk.start:chunk.end] == chunk.text
         owners = [s for s in document.sections if s.start <= chunk.start and chunk.end <= s.end]
         assert len(owners) == 1, f"{chunk.chunk_id} spans sections"
-        assert chunk.section == owners[0].breadcrumb
+        assert chunk.breadcrumb == owners[0].breadcrumb
         assert chunk.title == document.title
 
 
@@ -52,7 +52,7 @@ def test_chunks_fit_the_token_budget_and_the_model_window(token_counter) -> None
 
 def test_consecutive_chunks_overlap_by_whole_sentences(token_counter) -> None:  # type: ignore[no-untyped-def]
     chunks = [c for c in chunk_document(long_document(), token_counter, SETTINGS)
-              if c.section[-1] == "How does it work?"]
+              if c.breadcrumb[-1] == "How does it work?"]
     for before, after in pairwise(chunks):
         assert after.start < before.end, "no overlap"
         assert after.text.startswith("Sentence number"), "overlap cut a sentence"
@@ -90,14 +90,14 @@ def test_ids_are_readable_unique_and_stable(token_counter) -> None:  # type: ign
 
 def test_the_breadcrumb_is_embedded_with_the_text(token_counter) -> None:  # type: ignore[no-untyped-def]
     chunk = chunk_document(long_document(), token_counter, SETTINGS)[-1]
-    assert chunk.breadcrumb == f"Long page{BREADCRUMB_SEPARATOR}What to do next"
-    assert chunk.embedding_text == f"{chunk.breadcrumb}\n{chunk.text}"
+    assert chunk.breadcrumb_text == f"Long page{BREADCRUMB_SEPARATOR}What to do next"
+    assert chunk.embedding_text == f"{chunk.breadcrumb_text}\n{chunk.text}"
 
 
 def test_pdf_chunks_carry_their_page(token_counter, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = DATA / "good" / "nature-therapy.pdf"
     chunks = chunk_document(load_document(path, path.name, Settings()), token_counter, SETTINGS)
-    pages = {c.section[-1]: (c.page, c.page_end) for c in chunks}
+    pages = {c.breadcrumb[-1]: (c.page, c.page_end) for c in chunks}
     assert pages["How do I get referred?"] == (2, 2)
     assert pages["What is nature therapy?"] == (1, 1)
 

@@ -203,7 +203,7 @@ def page(name: str, *texts: str) -> store.NewDocument:
                             section.start, section.end, None, None, f"{name}:{text}"))
     document = Document(name, name, "md", name, body, tuple(sections), f"bytes of {body}", ())
     stored = store.StoredDocument(document, f"/abs/{name}", "/abs", "2026-01-01T00:00:00+00:00")
-    sentences = [SentenceSpan(name, c.section, c.start, c.end) for c in chunks]
+    sentences = [SentenceSpan(name, c.breadcrumb, c.start, c.end) for c in chunks]
     return store.NewDocument(stored, chunks, sentences)
 
 
@@ -266,7 +266,7 @@ def served(folder: Path) -> dict[str, Any]:
         positions = snapshot.sentences.of_document(doc)
         spans = [snapshot.sentences.span(p) for p in positions]
         assert all(s.doc_id == doc for s in spans)
-        quotable[doc] = sorted((s.section, stored.document.text[s.start:s.end]) for s in spans)
+        quotable[doc] = sorted((s.breadcrumb, stored.document.text[s.start:s.end]) for s in spans)
         stored_vectors = snapshot.sentences.vectors_of(positions)
         if stored_vectors is not None:
             sentence_vectors.update(

@@ -77,7 +77,7 @@ def test_reingest_embeds_only_what_changed(good_corpus: Path, tmp_path: Path, em
     searcher = Searcher(open_index(index), embedder)
     hits = searcher.search("how long is the wait for a first sleep appointment", k=20)
     assert all(h.chunk.doc_id != "walking-group.txt" for h in hits)
-    referral = next(h.chunk for h in hits if h.chunk.section[-1] == "How do I get referred?")
+    referral = next(h.chunk for h in hits if h.chunk.breadcrumb[-1] == "How do I get referred?")
     assert "within 5 working days" in referral.text
 
 
@@ -290,7 +290,7 @@ def test_pooled_sentence_vectors_mean_their_sentence_and_spare_every_ask(  # typ
     for question in QUESTIONS[:3]:
         mine, expected = ours.ask(question), theirs.ask(question)
         assert mine.answered == expected.answered, question
-        assert mine.citations[0].section == expected.citations[0].section, question
+        assert mine.citations[0].breadcrumb_text == expected.citations[0].breadcrumb_text, question
     assert counting.embedded == 0, "no sentence is embedded when asking"
     assert counting_plain.embedded > 0, "without them, answers embed their sentences"
 

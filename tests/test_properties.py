@@ -39,7 +39,7 @@ def test_chunk_spans_are_exact_ordered_and_cover_the_text(token_counter, text: s
     for chunk in chunks:
         assert 0 <= chunk.start < chunk.end <= len(body)
         assert body[chunk.start:chunk.end] == chunk.text
-        assert chunk.start > previous_start or chunk.section != chunks[0].section
+        assert chunk.start > previous_start or chunk.breadcrumb != chunks[0].breadcrumb
         previous_start = chunk.start
         for i in range(chunk.start, chunk.end):
             covered[i] = True

@@ -188,11 +188,15 @@ def file_sha256(path: Path) -> str:
 
 # Shallow copies, not dataclasses.asdict: its deep copy was a third of publishing time.
 def chunk_to_json(chunk: Chunk) -> dict[str, Any]:
-    return dict(vars(chunk))  # tuples are written as JSON lists
+    # Tuples are written as JSON lists; the breadcrumb under its on-disk name, "section".
+    return {("section" if name == "breadcrumb" else name): value
+            for name, value in vars(chunk).items()}
 
 
 def chunk_from_json(record: dict[str, Any]) -> Chunk:
-    return Chunk(**{**record, "section": tuple(record["section"])})
+    return Chunk(**{("breadcrumb" if name == "section" else name):
+                    (tuple(value) if name == "section" else value)
+                    for name, value in record.items()})
 
 
 def document_to_json(stored: StoredDocument) -> dict[str, Any]:
