@@ -158,7 +158,7 @@ def _show_answer(answer: Answer, answerer: Answerer) -> None:
         st.caption(":material/verified: Approved wording, signed off by the content team"
                    if answer.approved else "Answer, quoted word for word from our pages")
         st.markdown(display.answer_markdown(answer))
-    warnings = _check_facts(answer, answerer)
+    warnings = _check_facts(answer)
     st.caption("To read out or paste: copy with the icon at the top right of the box.")
     # Room for the copy icon, which otherwise sits over the end of the first line (it hid
     # the last digit of 0808 157 0515 at 1440 px). Our own CSS, no document text.
@@ -188,23 +188,13 @@ def _show_answer(answer: Answer, answerer: Answerer) -> None:
         display.citation_card(citations, document, context)
 
 
-def _check_facts(answer: Answer, answerer: Answerer) -> list[str]:
+def _check_facts(answer: Answer) -> list[str]:
     """A quoted phone number or waiting time that most other pages state differently is
-    flagged before anyone reads it out. Returns the warnings as plain text."""
-    warnings = []
-    for item in state.disagreements_in(answerer):
-        for fact in item.flagged:
-            if any(c.doc_id == fact.doc_id and c.start <= fact.start < c.end
-                   for c in answer.citations):
-                usual = next((facts[0].written for value, facts in item.values
-                              if value == item.majority), "")
-                others = f" Most pages give {usual}." if usual else \
-                    " Other pages give a different value."
-                plain = f"this answer gives {fact.written} for the {item.topic}.{others}"
-                warnings.append(plain)
-                st.warning(f"**Check before reading out:** {display.escape(plain)} It is "
-                           "listed on the Coverage page.", icon=":material/rule:")
-    return warnings
+    flagged before anyone reads it out (``Answer.warnings``). Returns them as plain text."""
+    for plain in answer.warnings:
+        st.warning(f"**Check before reading out:** {display.escape(plain)} It is "
+                   "listed on the Coverage page.", icon=":material/rule:")
+    return list(answer.warnings)
 
 
 def _show_not_covered(answer: Answer, answerer: Answerer) -> None:

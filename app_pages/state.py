@@ -33,7 +33,6 @@ from search import (
     ServedIndex,
     Settings,
     coverage_matrix,
-    disagreements,
     read_manifest,
     served_index,
 )
@@ -123,12 +122,9 @@ def prepare_coverage(answerer: Answerer) -> None:
 
 
 def disagreements_in(answerer: Answerer) -> list[Disagreement]:
-    """Facts (phone numbers, waiting times) that disagree across the served documents."""
-    def compute(current: Answerer) -> list[Disagreement]:
-        documents = current.documents
-        return disagreements({d: stored.document.text for d, stored in documents.items()})
-
-    return served().derived(answerer, "disagreements", compute)
+    """Facts (phone numbers, waiting times) that disagree across the served documents
+    (worked out once by each generation's answerer)."""
+    return answerer.facts.disagreements()
 
 
 @functools.cache  # per process; not a Streamlit cache, which any client can clear

@@ -14,16 +14,7 @@ from search.answer import NOT_COVERED, Answer, Answerer, Citation
 from search.comparison import Side, comparison
 from search.config import ChunkSettings, CoverageSettings, FeedbackSettings, Settings
 from search.contacts import numbers_in
-from search.coverage import (
-    BAND_LABELS,
-    Band,
-    CoverageMatrix,
-    Disagreement,
-    band,
-    coverage_matrix,
-    disagreement_rows,
-    disagreements,
-)
+from search.coverage import BAND_LABELS, Band, CoverageMatrix, band, coverage_matrix
 from search.discovery import Failure
 from search.documents import BREADCRUMB_SEPARATOR, Chunk, Document, Section
 from search.errors import (
@@ -38,6 +29,7 @@ from search.errors import (
     QueryError,
     SearchError,
 )
+from search.facts import Disagreement, disagreement_rows, disagreements
 from search.feedback import (
     GAP_STATUSES,
     USER_VERDICTS,

@@ -21,6 +21,7 @@ from search.approved import ApprovedAnswer, ApprovedMatcher, load_approved_answe
 from search.comparison import comparison
 from search.config import AnswerSettings
 from search.documents import BREADCRUMB_SEPARATOR, Chunk, Document
+from search.facts import FactCheck
 from search.index import StoredDocument
 from search.query import Query
 from search.quoting import Candidate, Quoter
@@ -49,6 +50,8 @@ class Answerer:
             if self.settings.approved_answers else (), self.settings.approved_threshold)
         self.model = load_answerability_model(self.settings.answerability_model)
         self.quoting = Quoter(searcher, self.settings, self.rules)
+        #: Quoted phone numbers and waiting times that other pages state differently.
+        self.facts = FactCheck(lambda: {d: s.document.text for d, s in self.documents.items()})
 
     @property
     def documents(self) -> dict[str, StoredDocument]:  # the served documents, by id
@@ -62,7 +65,7 @@ class Answerer:
         answer = self._answer(question, mode, filters)
         sides = comparison(answer.query, self.documents, self.rules) \
             if answer.query and not answer.safety.crisis else ()
-        return replace(answer, comparison=sides) if sides else answer
+        return replace(answer, comparison=sides, warnings=self.facts.warnings(answer.citations))
 
     def _answer(self, question: str, mode: str | None, filters: Filters | None) -> Answer:
         subject = self._subject(filters)

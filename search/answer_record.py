@@ -67,6 +67,9 @@ class Answer:
     #: Two or three treatments compared: each one's section for what is asked, side by
     #: side (``search.comparison``); empty otherwise.
     comparison: tuple[Side, ...] = ()
+    #: "Check before reading out": a quoted phone number or waiting time that other
+    #: pages state differently (``search.facts``).
+    warnings: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -81,4 +84,5 @@ class Answer:
             "analysis": self.query.as_dict() if self.query else None,
             "evidence": self.evidence.as_dict() if self.evidence else None,
             "comparison": [vars(side).copy() for side in self.comparison],
+            "warnings": list(self.warnings),
         }

@@ -1,33 +1,25 @@
 """What our content covers, for the content team: a matrix of documents × standard
-questions, and facts (phone numbers, waiting times) that disagree across documents.
+questions (the facts that disagree across documents are ``search.facts``).
 
 Each matrix cell asks the question of one document only (``Filters(doc_ids={doc})``) and
 keeps the answer's answerability (``search.answerability``: a page with no section for the
 intent, or no sentence with the fact asked for, is not covered, and says why) and its first
 citation. Approved answers are switched off here:
 they answer for the whole service, so they would hide what a page itself says.
-
-The disagreement finder needs no model: it reads the documents' texts. Phone numbers are
-grouped by the words naming them ("our central referrals line on …"); waiting times by the
-words before "within" ("first appointments are usually offered within …"). Where one name
-has several values, the values seen on fewer pages are flagged.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from search.config import CoverageSettings
-from search.contacts import phone_numbers
 from search.retrieval import Filters
 
 if TYPE_CHECKING:
     from search.answer import Answerer, Citation
     from search.documents import Document, Section
-    from search.index import StoredDocument
     from search.question_rules import QuestionRules
 
 Band = Literal["good", "fair", "weak", "missing"]
@@ -148,129 +140,3 @@ def band(cell: Cell, settings: CoverageSettings) -> Band:
     if cell.confidence >= settings.good:
         return "good"
     return "fair" if cell.confidence >= settings.fair else "weak"
-
-
-# --- facts that disagree -----------------------------------------------------------------
-
-FactKind = Literal["phone number", "waiting time"]
-
-
-@dataclass(frozen=True)
-class Fact:
-    kind: FactKind
-    #: What the value is of, normalised: "central referrals line", "first appointments offered".
-    topic: str
-    #: Normalised value ("08081570420", "10 working days") and as written in the text.
-    value: str
-    written: str
-    doc_id: str
-    #: The value's span in the document text.
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class Disagreement:
-    kind: FactKind
-    topic: str
-    #: The value most pages give ("" when no value is given more often than the others).
-    majority: str
-    #: Every value with the facts that give it, most pages first.
-    values: tuple[tuple[str, tuple[Fact, ...]], ...]
-    #: The facts giving a minority value: the ones to check first.
-    flagged: tuple[Fact, ...]
-
-
-#: "our central referrals line on", "the Sleep Service on", "our crisis … team,"
-_PHONE_NAME = re.compile(
-    r"\b(?:our|the)\s+((?:[\w'’-]+\s+){0,6}?(?:line|team|service|helpline|clinic|desk))"
-    r"\s*(?:on|is|:|,|-|–)?\s*$", re.IGNORECASE)
-_NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
-                 "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11",
-                 "twelve": "12", "a": "1", "an": "1"}
-_WITHIN = re.compile(
-    r"(?P<subject>[^.!?;:\n]{3,160}?)\bwithin\s+(?P<value>(?:(?:about|around|roughly|up to)\s+)?"
-    r"(?:\d+|" + "|".join(_NUMBER_WORDS) + r")\s+(?:working\s+|business\s+|calendar\s+)?"
-    r"(?:hours?|days?|weeks?|months?))\b", re.IGNORECASE)
-#: Words left out of a waiting-time topic: they change no meaning ("usually", "are").
-_AUXILIARY = frozenset((
-    "are", "is", "be", "been", "being", "will", "would", "usually", "normally", "typically",
-    "generally", "often", "we", "our", "you", "your", "the", "a", "an", "to", "can", "may",
-    "should",
-))
-
-
-def find_facts(doc_id: str, text: str) -> list[Fact]:
-    """Named phone numbers and waiting times stated in one document's text."""
-    facts = []
-    for found in phone_numbers(text):
-        line_start = max(text.rfind("\n", 0, found.start), text.rfind(". ", 0, found.start))
-        before = text[max(line_start + 1, found.start - 120):found.start]
-        named = _PHONE_NAME.search(before)
-        if named:
-            topic = " ".join(named.group(1).lower().replace("’", "'").split())
-            facts.append(Fact("phone number", topic, found.digits, text[found.start:found.end],
-                              doc_id, found.start, found.end))
-    for match in _WITHIN.finditer(text):
-        subject = re.split(r"[,(]", match.group("subject"))[-1]
-        words = [w for w in re.findall(r"[a-z'-]+", subject.lower()) if w not in _AUXILIARY]
-        if not words:
-            continue
-        facts.append(Fact("waiting time", " ".join(words[-5:]), _normal_wait(match["value"]),
-                          match["value"], doc_id, match.start("value"), match.end("value")))
-    return facts
-
-
-def _normal_wait(value: str) -> str:
-    words = value.lower().split()
-    while words and words[0] in ("about", "around", "roughly", "up", "to"):
-        words.pop(0)
-    words = [_NUMBER_WORDS.get(w, w) for w in words]
-    unit = words[-1].removesuffix("s")
-    return " ".join([*words[:-1], unit if words[0] == "1" else unit + "s"])
-
-
-def disagreements(texts: Mapping[str, str]) -> list[Disagreement]:
-    """Facts that take different values on different documents (doc_id → text).
-
-    A topic is compared only when at least two documents state it. The value given by
-    the most documents is the majority; the rest are flagged. On a tie every value is.
-    """
-    by_topic: dict[tuple[FactKind, str], list[Fact]] = {}
-    for doc_id, text in texts.items():
-        for fact in find_facts(doc_id, text):
-            by_topic.setdefault((fact.kind, fact.topic), []).append(fact)
-    found = []
-    for (kind, topic), facts in by_topic.items():
-        values: dict[str, list[Fact]] = {}
-        for fact in facts:
-            values.setdefault(fact.value, []).append(fact)
-        if len(values) < 2 or len({f.doc_id for f in facts}) < 2:
-            continue
-        pages = {value: len({f.doc_id for f in group}) for value, group in values.items()}
-        ordered = sorted(values, key=lambda v: (-pages[v], v))
-        top = pages[ordered[0]]
-        majority = ordered[0] if sum(p == top for p in pages.values()) == 1 else ""
-        flagged = tuple(f for v in ordered if v != majority for f in values[v])
-        found.append(Disagreement(kind, topic, majority,
-                                  tuple((v, tuple(values[v])) for v in ordered), flagged))
-    return sorted(found, key=lambda d: (d.kind, -sum(len(f) for _, f in d.values), d.topic))
-
-
-def disagreement_rows(found: list[Disagreement],
-                      documents: dict[str, StoredDocument]) -> list[dict[str, object]]:
-    """One row a fact of each disagreement, for the content team's CSV: what and where
-    (page, file, section, the exact span), which value most pages give, which to check."""
-    rows: list[dict[str, object]] = []
-    for item in found:
-        for value, facts in item.values:
-            for fact in facts:
-                document = documents[fact.doc_id].document
-                section = document.section_at(fact.start)
-                rows.append({
-                    "kind": item.kind, "topic": item.topic, "written": fact.written,
-                    "value": value, "most pages": value == item.majority,
-                    "check": fact in item.flagged, "page": document.title,
-                    "source": document.source, "section": section.heading if section else "",
-                    "start": fact.start, "end": fact.end})
-    return rows

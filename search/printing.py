@@ -29,6 +29,8 @@ def print_answer(record: dict[str, Any]) -> None:
         print(f"== {side['title']} › {side['heading']}\n{side['text'].strip()}\n"
               if not side["missing"] else f"== {side['title']}: {side['missing']}\n")
     print(f"{record['answer']}{label}\n")
+    for warning in record.get("warnings", []):
+        print(f"!! Check before reading out: {warning}\n")
     for c in record["citations"]:
         page = f", page {c['page']}" if c["page"] else ""
         print(f"[{c['n']}] {c['section']} ({c['source']}{page}, chars {c['start']}-{c['end']})")

@@ -104,6 +104,16 @@ def test_another_treatment_than_the_one_chosen_is_answered_and_said(answerer: An
     assert "Schema therapy" in answer.notice and "EMDR" in answer.notice
 
 
+def test_a_quoted_number_other_pages_give_differently_carries_a_warning(
+        answerer: Answerer) -> None:
+    answer = answerer.ask("schema therapy referal number")
+    assert "0808 157 0240" in answer.answer
+    assert answer.warnings == ("this answer gives 0808 157 0240 for the central referrals "
+                               "line. Most pages give 0808 157 0420.",)
+    assert answer.as_dict()["warnings"] == list(answer.warnings)
+    assert answerer.ask("cbt referral number").warnings == ()  # the usual number
+
+
 def test_a_lead_in_brings_its_whole_list(answerer: Answerer) -> None:
     answer = answerer.ask("who can CBT help")
     assert answer.answered and "with:" in answer.sentences[0].text

@@ -8,8 +8,9 @@ import pytest
 
 from search import Settings, load_document
 from search.config import CoverageSettings
-from search.coverage import Cell, band, disagreements, find_facts, question_for
+from search.coverage import Cell, band, question_for
 from search.errors import ConfigError
+from search.facts import disagreements, find_facts
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
@@ -121,3 +122,11 @@ def test_disagreements_download_names_each_fact_and_its_span() -> None:
         text = documents[str(row["source"])].document.text
         assert text[int(row["start"]):int(row["end"])] == row["written"]  # the exact span
         assert row["section"]
+
+
+def test_a_fact_is_seen_in_a_quote_before_anything_is_compared() -> None:
+    from search.facts import states_a_fact
+
+    assert states_a_fact("Call our central referrals line on 0808 157 0420.")
+    assert states_a_fact("First appointments are usually offered within 10 working days.")
+    assert not states_a_fact("Sessions last about an hour, once a week, for 12 weeks.")
