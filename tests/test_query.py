@@ -47,6 +47,9 @@ def analyser() -> Analyser:
     ("ed line no.", "referral", "phone"),
     ("psych ax appt length", "session", "session_length"),
     ("dbt waitin time?", "referral", "waiting_time"),  # a misspelt keyword, read as it
+    ("crisis team no 24/7?", "referral", "phone"),  # "no" for number, after "team"
+    ("crisis team no longer rings me", None, None),
+    ("dbt prog length", "duration", "sessions"),
     ("how many sesssions of cbt", "duration", "sessions"),
 ])
 def test_intent_and_answer_type_follow_the_page_template(analyser: Analyser, question: str,

@@ -194,9 +194,10 @@ def chunk_to_json(chunk: Chunk) -> dict[str, Any]:
 
 
 def chunk_from_json(record: dict[str, Any]) -> Chunk:
-    return Chunk(**{("breadcrumb" if name == "section" else name):
-                    (tuple(value) if name == "section" else value)
-                    for name, value in record.items()})
+    fields: dict[str, Any] = {("breadcrumb" if name == "section" else name): value
+                              for name, value in record.items()}
+    fields["breadcrumb"] = tuple(fields["breadcrumb"])
+    return Chunk(**fields)
 
 
 def document_to_json(stored: StoredDocument) -> dict[str, Any]:
