@@ -226,6 +226,9 @@ def _identify(text: str) -> str:
 
 
 MAX_NAME_WORDS = 8
+#: A title's one word before "therapy" names it alone when this long: "psychodynamic",
+#: "addiction", "bereavement" do; "art", "music", "family" do not.
+DISTINCT_NAME_CHARS = 8
 _WORD = re.compile(r"[^\W\d_]+")
 _TREATMENT_NAME = re.compile(r"\b([a-z]+)therap(?:y|ies)\b"
                              r"|\b([a-z]+)[ -](?:therapy|therapies|treatment|counselling|clinic)\b")
@@ -247,7 +250,8 @@ def document_names(titles: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
         # "Walking group therapy" is named by "the walking group" too (two words at least:
         # "art" alone names nothing).
         short = _GENERIC_TAIL.sub("", plain.strip())
-        shorter = (short,) if short != plain.strip() and len(short.split()) >= 2 else ()
+        shorter = (short,) if short != plain.strip() and (
+            len(short.split()) >= 2 or len(short) >= DISTINCT_NAME_CHARS) else ()
         for name in (plain, *shorter, *_PARENTHESES.findall(title)):
             key = name_key(name)
             if key and len(key.split()) <= MAX_NAME_WORDS:

@@ -174,3 +174,10 @@ def test_a_misspelt_asking_word_is_read_as_its_keyword_but_other_forms_are_kept(
 def test_a_treatment_none_of_our_pages_mentions_is_recognised(
         analyser: Analyser, question: str, unknown: str) -> None:
     assert analyser.analyse(question).unknown_treatment == unknown
+
+
+def test_one_distinctive_word_before_therapy_names_its_page_a_short_one_does_not() -> None:
+    names = document_names([("psy.md", "Psychodynamic therapy"), ("art.html", "Art therapy"),
+                            ("add.md", "Addiction treatment")])
+    assert names["psychodynamic"] == {"psy.md"} and names["addiction"] == {"add.md"}
+    assert "art" not in names
