@@ -264,11 +264,14 @@ class Answerer:
         chosen = self.quoting.with_list(shared, [shared], document)
         pages = len(pages_of[self.quoting.fact(shared, answer_type)])
         notice = (f"{pages} of our pages give this." if pages > 1 else "")
-        # Stated, but maybe of something else: "is the hospital chapel open on sundays?"
-        # is not answered by the referral line's hours when no page names a chapel.
+        # A fact asked of something none of our pages names: "is the hospital chapel open
+        # on sundays?" is not answered by the referral line's hours.
         lexical = self.searcher.snapshot.lexical
-        stated = (answer_type is not None and any(c.carries_type for c in chosen)
-                  and all(lexical.has_term(t) for t in query.asked_terms))
+        if answer_type is not None and not all(lexical.has_term(t) for t in query.asked_terms):
+            return replace(base, reason=f"Our pages give {answer_type.label} only for our own "
+                                        "services, and none of them mentions what this asks "
+                                        "about.")
+        stated = answer_type is not None and any(c.carries_type for c in chosen)
         return self._decide(base, query, chosen, agree, notice, stated)
 
     # --- approved answers --------------------------------------------------------------
