@@ -102,9 +102,9 @@ def _keys(args: argparse.Namespace) -> int:
     from search.api_keys import KeyFile
 
     path = args.file or Settings().api.keys_file_for(args.index)
-    store = KeyFile(path)
+    key_file = KeyFile(path)
     if args.action == "issue":
-        record, key = store.issue(args.name, args.rate)
+        record, key = key_file.issue(args.name, args.rate)
         if args.json:
             print(json.dumps({"id": record.id, "name": record.name, "key": key,
                               "file": str(path)}))
@@ -115,13 +115,13 @@ def _keys(args: argparse.Namespace) -> int:
     if args.action == "revoke":
         if not args.key_id:
             raise ConfigError("name the key to revoke: python -m search keys revoke ID")
-        record = store.revoke(args.key_id)
+        record = key_file.revoke(args.key_id)
         print(json.dumps({"id": record.id, "revoked": record.revoked}) if args.json else
               f"Revoked key {record.id} ({record.name}) at {record.revoked}. Running "
               "servers refuse it from their next request.")
         return 0
     rows = [{"id": k.id, "name": k.name, "issued": k.issued, "revoked": k.revoked,
-             "rate_per_minute": k.rate_per_minute} for k in store.keys().values()]
+             "rate_per_minute": k.rate_per_minute} for k in key_file.keys().values()]
     if args.json:
         print(json.dumps(rows))
     elif not rows:

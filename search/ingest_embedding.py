@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from search import index as store
+from search import index
 from search.config import Settings
 from search.embedding import Embedder, SpanEmbedder, load_embedder
 from search.failpoints import pause_point
@@ -21,8 +21,8 @@ class EmbeddingJob:
     are updates (their unchanged text keeps its vectors), and the model's known shape."""
 
     settings: Settings
-    new: Sequence[store.NewDocument]
-    previous: store.Generation | None
+    new: Sequence[index.NewDocument]
+    previous: index.Generation | None
     updated: Sequence[str]
     #: Called with ("embed", done, total) as work advances.
     progress: Callable[[str, int, int], None] | None
@@ -116,7 +116,7 @@ def embed_new_documents(job: EmbeddingJob, embedder: Embedder | None) -> Embedde
         np.float32) if new_chunks else np.zeros((0, dimension), dtype=np.float32))
     return EmbeddedChunks(chunk_vectors, sentence_vectors, dimension, max_seq_tokens, *counts)
 
-def _sentence_spans(new: Sequence[store.NewDocument], texts: dict[str, str]
+def _sentence_spans(new: Sequence[index.NewDocument], texts: dict[str, str]
                     ) -> dict[str, list[tuple[str, tuple[int, int]]]]:
     """For each chunk text to embed (by content hash): the sentences it holds whole,
     as (sentence embedding text, character span in the chunk's embedding text). Each

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from search import index as store
+from search import index
 from search.chunking import TokenCounter, chunk_document, quotable_sentences
 from search.discovery import Failure, SourceFile
 from search.embedding import load_token_counter
@@ -34,18 +34,18 @@ class Changes:
     #: Documents served as the previous generation serves them, untouched.
     kept: tuple[str, ...]
     #: Documents loaded in this run, to be written into a new segment.
-    new: tuple[store.NewDocument, ...]
+    new: tuple[index.NewDocument, ...]
     #: Every served document's file fingerprint, kept or new.
     fingerprints: dict[str, str]
     #: The bytes of each file that failed to load (source → fingerprint).
     failed_bytes: dict[str, str]
 
-    def any(self, previous: store.Generation | None) -> bool:
+    def any(self, previous: index.Generation | None) -> bool:
         return bool(self.added or self.updated or self.removed) or previous is None
 
 
 def load_changes(files: list[SourceFile], fingerprints: dict[str, str | LoadError],
-                  previous: store.Generation | None, settings: Settings,
+                  previous: index.Generation | None, settings: Settings,
                   progress: Callable[[str, int, int], None] | None) -> Changes:
     """Load and chunk each file whose bytes the served generation does not have."""
     served = previous.manifest.documents if previous else {}
@@ -54,7 +54,7 @@ def load_changes(files: list[SourceFile], fingerprints: dict[str, str | LoadErro
     unchanged: list[str] = []
     failed: list[Failure] = []
     kept: list[str] = []
-    new: list[store.NewDocument] = []
+    new: list[index.NewDocument] = []
     served_fingerprints: dict[str, str] = {}
     failed_bytes: dict[str, str] = {}
     counter: list[TokenCounter] = []  # loaded with the first file to chunk
@@ -99,8 +99,8 @@ def load_changes(files: list[SourceFile], fingerprints: dict[str, str | LoadErro
             if progress:
                 progress("load", done, len(files))
             pause_point("load")
-        stored = store.StoredDocument(document, str(file.path), str(file.root), now)
-        new.append(store.NewDocument(stored, chunks, quotable_sentences(document)))
+        stored = index.StoredDocument(document, str(file.path), str(file.root), now)
+        new.append(index.NewDocument(stored, chunks, quotable_sentences(document)))
         served_fingerprints[document.doc_id] = document.fingerprint
         (updated if old is not None else added).append(file.source)
     seen = {f.source for f in files}
@@ -109,7 +109,7 @@ def load_changes(files: list[SourceFile], fingerprints: dict[str, str | LoadErro
                    tuple(failed), tuple(kept), tuple(new), served_fingerprints, failed_bytes)
 
 
-def served_counts(changes: Changes, previous: store.Generation | None) -> tuple[int, int]:
+def served_counts(changes: Changes, previous: index.Generation | None) -> tuple[int, int]:
     """Chunks and quotable sentences the next generation serves."""
     chunks = sum(len(d.chunks) for d in changes.new)
     sentences = sum(len(d.sentences) for d in changes.new)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from search import index as store
+from search import index
 from search.config import Settings
 from search.discovery import Failure, SourceFile, discover, fingerprint_files
 from search.embedding import Embedder, resolve_model
@@ -69,8 +69,8 @@ def build_index(
     settings = settings or Settings()
     index_dir = Path(index_dir)
     files, failures = discover(paths, settings)
-    with store.ingest_lock(index_dir):
-        store.remove_old_generations(index_dir)
+    with index.ingest_lock(index_dir):
+        index.remove_old_generations(index_dir)
         # Each file is read and hashed once, here; only the changed ones are read again,
         # to be parsed (and fingerprinted again, from the very bytes parsed).
         fingerprints = fingerprint_files(files, settings)
@@ -92,7 +92,7 @@ def build_index(
 
 def _publish_changes(files: list[SourceFile], failures: list[Failure],
                      fingerprints: dict[str, str | LoadError], index_dir: Path,
-                     settings: Settings, previous: store.Generation | None,
+                     settings: Settings, previous: index.Generation | None,
                      embedder: Embedder | None, progress: Progress | None) -> IngestReport:
     """Load what changed since ``previous`` (everything, without one), embed, publish;
     the report is made once, from what each step returned."""
@@ -114,7 +114,7 @@ def _publish_changes(files: list[SourceFile], failures: list[Failure],
         else (0, 0)
     embedded = embed_new_documents(EmbeddingJob(settings, changes.new, previous,
                                                 changes.updated, progress, *shape), embedder)
-    manifest = store.Manifest(
+    manifest = index.Manifest(
         model=resolve_model(settings.model).name, dimension=embedded.dimension,
         chunking=asdict(settings.chunking), documents=changes.fingerprints,
         chunk_count=chunks, sentence_count=sentences, max_seq_tokens=embedded.max_seq_tokens,
@@ -122,13 +122,13 @@ def _publish_changes(files: list[SourceFile], failures: list[Failure],
         sentence_vectors=settings.embed_sentences_at_ingest,
     )
     try:
-        generation = store.publish(index_dir, manifest, list(changes.new),
+        generation = index.publish(index_dir, manifest, list(changes.new),
                                    embedded.chunk_vectors, previous=previous,
                                    keep=list(changes.kept),
                                    approximate_from=settings.approximate_from,
                                    sentence_vectors=embedded.sentence_vectors)
     except OSError as error:  # ENOSPC, EROFS, EDQUOT...: nothing was switched
-        store.remove_unpublished(index_dir)
+        index.remove_unpublished(index_dir)
         raise IndexWriteError(
             f"Could not write the new index into '{index_dir}' ({error.strerror or error}). "
             "Nothing was changed: the served index is as it was. Free some space (or make "
@@ -150,7 +150,7 @@ def _report_if_unchanged(files: list[SourceFile], fingerprints: dict[str, str | 
     (a new, missing or unreadable file, a missing path) goes the full way.
     """
     try:
-        manifest = store.read_manifest(index_dir)
+        manifest = index.read_manifest(index_dir)
     except IndexFolderError:
         return None
     # A file that failed last time is "unchanged" while its bytes are the ones that failed.
@@ -161,7 +161,7 @@ def _report_if_unchanged(files: list[SourceFile], fingerprints: dict[str, str | 
     if any(fingerprints[f.source] != built[f.source] for f in files):
         return None  # changed, or unreadable now
     try:  # checked last: a changed file goes the full way, which checks it once there
-        store.Generation(index_dir, manifest).verify()
+        index.Generation(index_dir, manifest).verify()
     except IndexFolderError:
         return None
     return IngestReport(
@@ -171,17 +171,17 @@ def _report_if_unchanged(files: list[SourceFile], fingerprints: dict[str, str | 
         chunks=manifest.chunk_count, sentences=manifest.sentence_count)
 
 
-def _previous(index_dir: Path, settings: Settings) -> store.Generation | None:
+def _previous(index_dir: Path, settings: Settings) -> index.Generation | None:
     """The served generation, if its documents and vectors can be kept with these settings."""
     try:
-        generation = store.open_generation(index_dir)
+        generation = index.open_generation(index_dir)
         generation.verify()
     except IndexFolderError:
         return None  # missing, old schema or damaged: rebuild from scratch
     return generation if _same_setup(generation.manifest, settings) else None
 
 
-def _same_setup(manifest: store.Manifest, settings: Settings) -> bool:
+def _same_setup(manifest: index.Manifest, settings: Settings) -> bool:
     """Whether a generation was built with this model, chunking and choice of sentence
     vectors (else rebuild all)."""
     return (manifest.model == resolve_model(settings.model).name

@@ -85,23 +85,23 @@ class Quoter:
                     document: Document, intent: Any) -> list[Candidate]:
         """The quotable sentences of one page: those of its top passages and of the
         sections whose heading matches the intent, once each (chunks overlap)."""
-        store = self.searcher.snapshot.sentences
+        quotable = self.searcher.snapshot.sentences
         doc_id = document.doc_id
         owners: dict[int, int] = {}  # sentence position → the row of its first passage
         for hit in hits[: self.settings.source_passages]:
             if hit.chunk.doc_id == doc_id:
-                for position in store.within(doc_id, hit.chunk.start, hit.chunk.end):
+                for position in quotable.within(doc_id, hit.chunk.start, hit.chunk.end):
                     owners.setdefault(position, hit.row)
         if intent is not None:
             for section in document.sections:
                 if intent.heads(section.heading):
                     for row in self.section_rows(doc_id, section.breadcrumb):
                         chunk = self.searcher.snapshot.chunks[row]
-                        for position in store.within(doc_id, chunk.start, chunk.end):
+                        for position in quotable.within(doc_id, chunk.start, chunk.end):
                             owners.setdefault(position, row)
         if not owners and hits:
             top = next((h for h in hits if h.chunk.doc_id == doc_id), hits[0])
-            for position in store.within(doc_id, top.chunk.start, top.chunk.end):
+            for position in quotable.within(doc_id, top.chunk.start, top.chunk.end):
                 owners.setdefault(position, top.row)
         answer_type = self.rules.answer_types.get(query.answer_type or "")
         return self.scored([(doc_id, row, p) for p, row in owners.items()], vector,
@@ -112,10 +112,10 @@ class Quoter:
         """(doc, passage row, sentence position) → scored candidates, boilerplate out."""
         import numpy as np
 
-        store = self.searcher.snapshot.sentences
+        quotable = self.searcher.snapshot.sentences
         kept = []
         for doc_id, row, position in dict.fromkeys(items):
-            span = store.span(position)
+            span = quotable.span(position)
             document = self.document(doc_id)
             section = document.section_at(span.start)
             text = document.text[span.start:span.end]
@@ -155,10 +155,10 @@ class Quoter:
                    document: Document) -> list[Candidate]:
         """A lead-in such as "CBT can help with:" is useless without its list, and a list
         item without its lead-in: each brings the other."""
-        store = self.searcher.snapshot.sentences
+        quotable = self.searcher.snapshot.sentences
         text = document.text
-        positions = store.within(document.doc_id, best.section.start, best.section.end)
-        spans = [store.span(p) for p in positions]
+        positions = quotable.within(document.doc_id, best.section.start, best.section.end)
+        spans = [quotable.span(p) for p in positions]
         extra: list[Candidate] = []
         for candidate in list(chosen):
             index = next((i for i, s in enumerate(spans) if s.start == candidate.start), None)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from search import index as store
+from search import index
 from search.config import MODES, RetrievalSettings, Settings
 from search.documents import Chunk
 from search.embedding import Embedder, load_embedder, resolve_model, set_threads
@@ -33,7 +33,7 @@ class Hit:
     rank: int
     score: float
     chunk: Chunk
-    #: Position of the chunk in the index's vector store.
+    #: Position of the chunk in the index's vector index.
     row: int = -1
     #: Cosine similarity of the passage's vector with the question's; ``score`` is a
     #: fused rank in hybrid mode. None when no vector was used (lexical mode).
@@ -84,9 +84,9 @@ class Ranked:
 class Searcher:
     """An opened index and the model that embedded it, ready for many queries."""
 
-    def __init__(self, snapshot: store.IndexSnapshot, embedder: Embedder,
+    def __init__(self, snapshot: index.IndexSnapshot, embedder: Embedder,
                  settings: RetrievalSettings | None = None) -> None:
-        store.check_model(snapshot.manifest, snapshot.folder, embedder.name, embedder.dimension)
+        index.check_model(snapshot.manifest, snapshot.folder, embedder.name, embedder.dimension)
         self.snapshot = snapshot
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
@@ -222,10 +222,10 @@ def open_searcher(index_dir: Path | str, settings: Settings | None = None,
     """Open ``index_dir`` with the model it was built with (or ``model``, checked)."""
     settings = settings or Settings()
     index_dir = Path(index_dir)
-    manifest = store.read_manifest(index_dir)
+    manifest = index.read_manifest(index_dir)
     wanted = model or manifest.model
-    store.check_model(manifest, index_dir, resolve_model(wanted).name, None)
-    snapshot = store.open_index(index_dir)
+    index.check_model(manifest, index_dir, resolve_model(wanted).name, None)
+    snapshot = index.open_index(index_dir)
     embedder = load_embedder(wanted, settings.batch_size, backend=settings.backend,
                              threads=settings.query_model_threads, cache=settings.model_cache)
     set_threads(settings.query_threads)
