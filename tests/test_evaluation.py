@@ -22,8 +22,9 @@ QUESTIONS = [
      "section": "How do I get referred?", "must_contain": ["0808 157 0997"], "split": "dev"},
     {"qid": "4", "text": "what are the parking charges at the hospital car park",
      "answerable": False, "split": "dev"},
-    {"qid": "5", "text": "is there a hospital chapel open on sundays", "answerable": False,
-     "split": "test"},
+    # decided by the model, not by a rule: the page named exists, nothing asked is missing
+    {"qid": "5", "text": "does the walking group have a minibus from the station",
+     "answerable": False, "split": "test"},
 ]
 
 
