@@ -206,23 +206,25 @@ def test_coverage_shows_the_matrix_gaps_and_disagreements(app_environment: Path)
                          "Download the disagreements (CSV)"]
 
 
-def test_coverage_cell_opens_its_passage() -> None:
+def select_cell(page: str, column: str) -> AppTest:
+    """The coverage page with one cell of a page's row selected, as a click selects it."""
     at = open_app("app_pages/coverage.py")
-    row = list(at.dataframe[0].value.index).index("Walking group therapy")
-    at.session_state["matrix"] = {"selection": {"cells": [[row, "How long"]]}}
+    row = list(at.dataframe[0].value.index).index(page)
+    at.session_state["matrix"] = {"selection": {"cells": [[row, column]]}}
     at.run()
     assert not at.exception
+    return at
+
+
+def test_coverage_cell_opens_its_passage() -> None:
+    at = select_cell("Walking group therapy", "How long")
     bodies = markdown_bodies(at)
     assert any("Asked: How long does Walking group therapy take?" in b for b in bodies)
     assert any("<mark>" in b and "eight weeks" in b for b in bodies)
 
 
 def test_a_cell_not_covered_opens_the_page_where_its_section_would_go() -> None:
-    at = open_app("app_pages/coverage.py")
-    row = list(at.dataframe[0].value.index).index("Walking group therapy")
-    at.session_state["matrix"] = {"selection": {"cells": [[row, "Cost"]]}}
-    at.run()
-    assert not at.exception
+    at = select_cell("Walking group therapy", "Cost")
     bodies = markdown_bodies(at)
     assert any("not covered" in b for b in bodies)
     links = [p for p in at.get("page_link") if "doc=walking-group.txt" in p.proto.query_string]
