@@ -100,13 +100,14 @@ class Answerer:
             return replace(base, answer=NOT_ENGLISH, reason=(
                 f"The question seems not to be in English (detected: {query.language}). We "
                 "answer in English only; the nearest passages are listed."))
-        if query.unknown_treatment and not (filters and filters.doc_ids):
-            return replace(base, reason=f"We have no page on {query.unknown_treatment}; the "
-                                        "nearest passages are listed.")
         approved = self.approved.match(vector, filters)
         if approved is not None and (not query.treatments
                                      or approved.doc_id in query.treatments):
             return self._approved_answer(base, approved)
+        # Signed-off wording may say what we do not offer; a caller in crisis is answered.
+        if query.unknown_treatment and not safety.crisis and not (filters and filters.doc_ids):
+            return replace(base, reason=f"We have no page on {query.unknown_treatment}; the "
+                                        "nearest passages are listed.")
         intent = self.rules.intents.get(query.intent or "")
         # A caller in crisis asking whom to ring gets the crisis page's numbers, however
         # much else the message says.

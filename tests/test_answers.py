@@ -225,3 +225,15 @@ def test_a_treatment_we_have_no_page_on_is_refused_by_name(answerer: Answerer) -
     assert answer.reason.startswith("We have no page on hypnotherapy")
     assert answer.passages  # the nearest passages are still listed
     assert answerer.ask("what are the side effects of light therapy").answered
+
+
+def test_approved_wording_about_a_treatment_we_lack_wins_over_the_refusal(
+        searcher: Searcher, tmp_path: Path) -> None:
+    approved = tmp_path / "approved.toml"
+    approved.write_text(
+        '[[answer]]\nquestions = ["Do you offer hypnotherapy?"]\n'
+        'answer = "We do not offer hypnotherapy; ask your GP about other options."\n'
+        'source = "walking-group.txt#what-to-do-next"\n')
+    answer = Answerer(searcher, AnswerSettings(approved_answers=approved)).ask(
+        "do you offer hypnotherapy")
+    assert answer.approved and answer.answer.startswith("We do not offer hypnotherapy")
