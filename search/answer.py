@@ -86,7 +86,8 @@ class Answerer:
             named = replace(filters or Filters(), doc_ids=query.treatments)
             own = self.searcher.ranked(query, self.settings.passages, mode=mode,
                                        filters=named, vector=vector).hits
-            hits = (*own[:NAMED_PASSAGES], *hits)[:self.settings.passages]
+            hits = tuple(replace(h, rank=n) for n, h in enumerate(
+                (*own[:NAMED_PASSAGES], *hits)[:self.settings.passages], start=1))
         # The rankers' agreement is evidence for answerability; a single-ranker mode
         # has to ask both rankers for it.
         agree = ranked.rankers_agree if ranked.rankers_agree is not None else \

@@ -216,6 +216,7 @@ def test_a_named_page_ranked_below_others_is_still_the_one_answered(
     assert "walking-group.txt" not in {h.chunk.doc_id for h in ranked}  # others rank first
     answer = answerer.ask(question, mode="dense")
     assert answer.passages[0].chunk.doc_id == "walking-group.txt"
+    assert [h.rank for h in answer.passages] == [1, 2, 3]
     assert {c.doc_id for c in answer.citations} <= {"walking-group.txt"}
 
 
