@@ -130,9 +130,8 @@ class Analyser:
         with "therapy" or put before "therapy", "treatment", "counselling" or "clinic",
         that no page of ours has ("hypnotherapy", "equine therapy")."""
         for found in _TREATMENT_NAME.finditer(asking):
-            word = found.group(1) or found.group(2)
-            if found.group(1) and self.vocabulary.knows(found.group(0)):
-                continue
+            # the fused word itself ("physiotherapy" may be ours), else the word before
+            word = found.group(0) if found.group(1) else found.group(2)
             if len(word) >= 5 and word not in self.rules.english_words \
                     and not self._known_word(word) and not self.vocabulary.knows(word):
                 return found.group(0)

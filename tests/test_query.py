@@ -169,6 +169,7 @@ def test_a_misspelt_asking_word_is_read_as_its_keyword_but_other_forms_are_kept(
     ("how long does CBT take", ""),  # ours
     ("does the walking group therapy meet in winter", ""),  # named: ours
     ("what is psychotherapy", ""),  # the vocabulary reads it as ours
+    ("is group therapy any good", ""),  # a word of our pages before "therapy"
     ("tic clinic times?", ""),  # a word this short is not judged (shorthand)
 ])
 def test_a_treatment_none_of_our_pages_mentions_is_recognised(
@@ -181,3 +182,11 @@ def test_one_distinctive_word_before_therapy_names_its_page_a_short_one_does_not
                             ("add.md", "Addiction treatment")])
     assert names["psychodynamic"] == {"psy.md"} and names["addiction"] == {"add.md"}
     assert "art" not in names
+
+
+def test_a_fused_treatment_name_our_pages_use_is_not_unknown() -> None:
+    ours = {"physiotherapy", "group"}
+    analyser = Analyser(load_vocabulary(), document_names(TITLES), load_question_rules(),
+                        lambda word: word in ours)
+    assert analyser.analyse("do you offer physiotherapy").unknown_treatment == ""
+    assert analyser.analyse("do you offer hypnotherapy").unknown_treatment == "hypnotherapy"
