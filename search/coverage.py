@@ -88,6 +88,7 @@ def coverage_matrix(answerer: Answerer, doc_ids: Iterable[str],
     from search.answer import Answerer
 
     own = Answerer(answerer.searcher, replace(answerer.settings, approved_answers=None))
+    own.facts = answerer.facts  # the same documents: worked out once, not once per matrix
     documents = answerer.searcher.snapshot.documents
     doc_ids = tuple(doc_ids)
     cells: dict[tuple[str, str], Cell] = {}

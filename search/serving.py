@@ -5,8 +5,9 @@ request. The cheap, torch-free ``read_manifest`` notices a newly published gener
 which then opens beside the old one: requests already holding the old answerer finish on
 it, and no request sees a half-switched index. At most ``keep`` generations stay open.
 
-Values worked out from one generation (the disagreements across pages, the coverage
-matrix) are kept with it by ``derived``, so they are computed once per generation, not
+Values worked out from one generation (the coverage matrices, the service's own numbers;
+the disagreements across pages are the answerer's own, ``Answerer.facts``) are kept with
+it by ``derived``, so they are computed once per generation, not
 once per user. Nothing here is in Streamlit's caches, which any client can clear for
 everyone (its "clear cache" message drops ``st.cache_resource``): a client can no
 longer unload the model and index from under the other users.
