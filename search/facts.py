@@ -185,13 +185,18 @@ class FactCheck:
     first quotes a phone number or a waiting time, and each answer's warnings."""
 
     def __init__(self, texts: Callable[[], Mapping[str, str]]) -> None:
+        import threading
+
         self._texts = texts
         self._found: list[Disagreement] | None = None
+        # The app's sessions share one answerer: the first of them works it out, once.
+        self._lock = threading.Lock()
 
     def disagreements(self) -> list[Disagreement]:
-        if self._found is None:
-            self._found = disagreements(self._texts())
-        return self._found
+        with self._lock:
+            if self._found is None:
+                self._found = disagreements(self._texts())
+            return self._found
 
     def warnings(self, citations: Sequence[Citation]) -> tuple[str, ...]:
         if not any(states_a_fact(c.quote) for c in citations):
