@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from search import index
-from search.chunking import TokenCounter, chunk_document, quotable_sentences
+from search.chunking import chunk_document, quotable_sentences
 from search.discovery import Failure, SourceFile
 from search.embedding import load_token_counter
 from search.errors import LoadError
@@ -57,7 +57,6 @@ def load_changes(files: list[SourceFile], fingerprints: dict[str, str | LoadErro
     new: list[index.NewDocument] = []
     served_fingerprints: dict[str, str] = {}
     failed_bytes: dict[str, str] = {}
-    counter: list[TokenCounter] = []  # loaded with the first file to chunk
 
     def keep_old(doc_id: str) -> None:
         kept.append(doc_id)
@@ -82,8 +81,9 @@ def load_changes(files: list[SourceFile], fingerprints: dict[str, str | LoadErro
                 unchanged.append(file.source)
                 continue
             document = load_document(file.path, file.source, settings)
-            counter = counter or [load_token_counter(settings.model)]
-            chunks = chunk_document(document, counter[0], settings.chunking)
+            # load_token_counter is cached: loaded with the first file that is chunked
+            chunks = chunk_document(document, load_token_counter(settings.model),
+                                    settings.chunking)
         except LoadError as error:
             # Serve the last good version rather than lose it; but not a copy of a page
             # served under another name, which would be served twice.
