@@ -150,6 +150,7 @@ class Answerer:
         answer_type = self.rules.answer_types.get(query.answer_type or "")
         doc_id = self._page(query, hits, intent)
         document = self.quoting.document(doc_id)
+        intent = self.quoting.intent_on(query, document, intent)
         sections = [s for s in document.sections if not self.rules.boilerplate(s.heading)]
         if intent is not None and not any(intent.heads(s.heading) for s in sections):
             return replace(base, reason=f"Our {document.title} page does not say "

@@ -114,6 +114,9 @@ class AnswerSettings:
     #: question's intent, and one that carries the answer type asked for (a number...).
     intent_preference: float = 0.1
     answer_type_preference: float = 0.1
+    #: ... and one that has the words of what is asked besides the page's own name
+    #: ("the four skills modules" of DBT), in proportion to the share it has.
+    asked_words_preference: float = 0.1
     #: Passages of the intent's sections searched for a question about the service.
     service_passages: int = 10
     #: Whether an answer answers: weights of a logistic regression fitted on the
@@ -133,9 +136,10 @@ class AnswerSettings:
             raise ConfigError("passages must be at least source_passages, which must be >= 1")
         if not -1.0 <= self.approved_threshold <= 1.0:
             raise ConfigError("approved_threshold is a cosine similarity: between -1 and 1")
-        if self.intent_preference < 0 or self.answer_type_preference < 0:
-            raise ConfigError("intent_preference and answer_type_preference must not be "
-                              "negative")
+        if min(self.intent_preference, self.answer_type_preference,
+               self.asked_words_preference) < 0:
+            raise ConfigError("intent_preference, answer_type_preference and "
+                              "asked_words_preference must not be negative")
         if self.service_passages < 1:
             raise ConfigError("service_passages must be at least 1")
         if not self.crisis_guidance.strip():

@@ -56,6 +56,9 @@ class Query:
     #: A treatment the question asks about that none of our pages mentions
     #: ("hypnotherapy", "equine therapy"); empty when it names one of ours.
     unknown_treatment: str = ""
+    #: The stemmed words of the phrases that named a treatment in other words than its
+    #: title ("electroshock", "the tapping eye movement thing").
+    naming_terms: frozenset[str] = frozenset()
 
     @property
     def english(self) -> bool:
@@ -123,7 +126,17 @@ class Analyser:
         named = self.named(expansion)
         return Query(asked, text, self.language_of(asked), expansion, named, intent,
                      answer_type, excerpted, len(topic), tuple(dict.fromkeys(asked_terms)),
-                     "" if named else self.unknown_treatment(asking))
+                     "" if named else self.unknown_treatment(asking),
+                     self.naming_terms(expansion.text) if named else frozenset())
+
+    def naming_terms(self, text: str) -> frozenset[str]:
+        """The stemmed words of the phrases in ``text`` that the vocabulary reads as a
+        treatment's name."""
+        from search.lexical import content_terms
+
+        phrases = [phrase for phrase, terms in self.vocabulary.phrases(text)
+                   if any(name_key(t) in self.names for t in terms)]
+        return frozenset(content_terms(" ".join(phrases))) if phrases else frozenset()
 
     def unknown_treatment(self, asking: str) -> str:
         """A treatment named in ``asking`` that our pages never mention: a word fused

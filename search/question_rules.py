@@ -25,6 +25,9 @@ class Intent:
     headings: tuple[re.Pattern[str], ...]
     #: Asked without naming a treatment, it is about the service as a whole.
     service: bool = False
+    #: Asks about the treatment itself ("what is it?"): not the intent of a question
+    #: that asks the same of something the page names ("what is a schema?").
+    of_the_treatment: bool = False
 
     def heads(self, heading: str) -> bool:
         """Whether a section with this heading answers the intent."""
@@ -89,7 +92,8 @@ def load_question_rules(path: Path = DEFAULT_QUESTION_RULES) -> QuestionRules:
         intents = {name: Intent(name, str(entry.get("label", name)),
                                 _patterns(entry.get("asks", ()), f"{path}: intent {name}"),
                                 _patterns(entry.get("headings", ()), f"{path}: intent {name}"),
-                                bool(entry.get("service", False)))
+                                bool(entry.get("service", False)),
+                                bool(entry.get("of_the_treatment", False)))
                    for name, entry in raw.get("intents", {}).items()}
         types = {name: AnswerType(name, str(entry.get("label", name)),
                                   _patterns(entry.get("asks", ()), f"{path}: type {name}"),

@@ -14,6 +14,7 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from itertools import takewhile
 from typing import TYPE_CHECKING, Any
 
 from search.answer_record import Citation
@@ -59,6 +60,7 @@ class Quoter:
         self._cache_lock = threading.Lock()
         self._rows: dict[tuple[str, tuple[str, ...]], list[int]] | None = None
         self._terms: dict[str, frozenset[str]] = {}
+        self._sentence_terms: dict[int, frozenset[str]] = {}
 
     def document(self, doc_id: str) -> Document:
         return self.searcher.snapshot.documents[doc_id].document
@@ -104,11 +106,13 @@ class Quoter:
             for position in quotable.within(doc_id, top.chunk.start, top.chunk.end):
                 owners.setdefault(position, top.row)
         answer_type = self.rules.answer_types.get(query.answer_type or "")
+        asked = self.asked_of_page(query, document)
         return self.scored([(doc_id, row, p) for p, row in owners.items()], vector,
-                            answer_type, intent)
+                            answer_type, intent, asked)
 
     def scored(self, items: list[tuple[str, int, int]], vector: np.ndarray,
-                answer_type: Any, intent: Any) -> list[Candidate]:
+                answer_type: Any, intent: Any,
+                asked: frozenset[str] = frozenset()) -> list[Candidate]:
         """(doc, passage row, sentence position) → scored candidates, boilerplate out."""
         import numpy as np
 
@@ -129,12 +133,15 @@ class Quoter:
         passages = dict(zip(rows, self.searcher.similarities(vector, rows), strict=True))
         s = self.settings
         candidates = []
-        for (doc_id, row, _, section, span, text), similarity in zip(kept, sentences,
-                                                                     strict=True):
+        for (doc_id, row, position, section, span, text), similarity in zip(kept, sentences,
+                                                                            strict=True):
             carries = bool(answer_type and answer_type.found_in(text))
             in_intent = bool(intent and intent.heads(section.heading))
+            words = (len(asked & self.sentence_terms(position, text)) / len(asked)
+                     if asked else 0.0)
             score = (0.5 * float(similarity) + 0.5 * float(np.float32(passages[row]))
-                     + s.intent_preference * in_intent + s.answer_type_preference * carries)
+                     + s.intent_preference * in_intent + s.answer_type_preference * carries
+                     + s.asked_words_preference * words)
             candidates.append(Candidate(doc_id, section, row, span.start, span.end,
                                          float(similarity), float(passages[row]), score,
                                          carries, in_intent))
@@ -154,7 +161,8 @@ class Quoter:
     def with_list(self, best: Candidate, chosen: list[Candidate],
                    document: Document) -> list[Candidate]:
         """A lead-in such as "CBT can help with:" is useless without its list, and a list
-        item without its lead-in: each brings the other."""
+        item without its lead-in: each brings the other. A lead-in followed by a plain
+        paragraph ("...or telephone:", then the number) brings that paragraph."""
         quotable = self.searcher.snapshot.sentences
         text = document.text
         positions = quotable.within(document.doc_id, best.section.start, best.section.end)
@@ -169,10 +177,13 @@ class Quoter:
                 lead -= 1
             if not text[spans[lead].start:spans[lead].end].rstrip().endswith(":"):
                 continue
-            for span in spans[lead:lead + 1 + MAX_LIST_ITEMS]:
-                if span is not spans[lead] and not is_item(text, span.start):
-                    break
-                extra.append(replace(candidate, start=span.start, end=span.end))
+            following = spans[lead + 1:lead + 1 + MAX_LIST_ITEMS]
+            if following and is_item(text, following[0].start):
+                following = list(takewhile(lambda s: is_item(text, s.start), following))
+            else:  # "...or telephone:", then the number on a line of its own
+                following = following[:1]
+            extra.extend(replace(candidate, start=span.start, end=span.end)
+                         for span in (spans[lead], *following))
         merged = {(c.start, c.end): c for c in (*chosen, *extra)}
         return sorted(merged.values(), key=lambda c: c.start)
 
@@ -212,6 +223,33 @@ class Quoter:
             self._terms[document.doc_id] = terms
         return terms
 
+
+    def asked_of_page(self, query: Query, document: Document) -> frozenset[str]:
+        """What the question asks about besides the page's treatment: "what are the four
+        skills modules in DBT" → four, skill, modul on the DBT page."""
+        from search.lexical import content_terms
+
+        return (frozenset(query.asked_terms) - query.naming_terms
+                - frozenset(content_terms(document.title)))
+
+    def intent_on(self, query: Query, document: Document, intent: Any) -> Any:
+        """The intent to prefer a section by on this page. An intent about the treatment
+        itself ("what is it?") is not what "what is a mental state examination?" asks
+        on the psychiatric assessment page: that asks about something the page names."""
+        if intent is not None and intent.of_the_treatment and self.asked_of_page(query,
+                                                                                  document):
+            return None
+        return intent
+
+    def sentence_terms(self, position: int, text: str) -> frozenset[str]:
+        """The stemmed content words of a quotable sentence, worked out once each."""
+        terms = self._sentence_terms.get(position)
+        if terms is None:
+            from search.lexical import content_terms
+
+            terms = frozenset(content_terms(text))
+            self._sentence_terms[position] = terms
+        return terms
 
     def citation(self, n: int, candidate: Candidate) -> Citation:
         """Citation ``n`` of a quoted sentence: its passage, section, page and exact span."""

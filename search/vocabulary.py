@@ -45,6 +45,12 @@ class Vocabulary:
         return any(r.pattern.fullmatch(word) for r in self.rules) or any(
             pattern.fullmatch(word) for pattern, _ in self.spellings)
 
+    def phrases(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
+        """The phrases of ``text`` a rule reads, with the terms each adds ("electroshock"
+        → electroconvulsive therapy)."""
+        return [(found.group(), rule.terms) for rule in self.rules
+                for found in rule.pattern.finditer(text)]
+
     def expand(self, query: str) -> Expansion:
         text = query
         for pattern, replacement in self.spellings:

@@ -114,6 +114,21 @@ def test_a_quoted_number_other_pages_give_differently_carries_a_warning(
     assert answerer.ask("cbt referral number").warnings == ()  # the usual number
 
 
+@pytest.mark.parametrize(("question", "section"), [
+    # "what is/are" of something the page names is not "what is DBT?"
+    ("what are the four skills modules in DBT", "How does DBT work?"),
+    ("what is a mental state examination", "What happens at a psychiatric assessment?"),
+    # the words of what is asked choose the section
+    ("is there a blood test or brain scan for ADHD", "How does an ADHD assessment work?"),
+    ("group confidentiality guaranteed?", "Are there any side effects or risks?"),
+])
+def test_what_is_asked_of_a_page_chooses_its_section(answerer: Answerer, question: str,
+                                                     section: str) -> None:
+    answer = answerer.ask(question)
+    assert answer.answered, answer.reason
+    assert first_section(answer) == section
+
+
 def test_a_lead_in_brings_its_whole_list(answerer: Answerer) -> None:
     answer = answerer.ask("who can CBT help")
     assert answer.answered and "with:" in answer.sentences[0].text
