@@ -45,6 +45,8 @@ def first_section(answer: Answer) -> str:
     ("cbt waitng time?", "How do I get referred for CBT?", "10 working days"),
     ("CAT wait for 1st appt?", "How do I get referred for CAT?", "6 weeks"),
     ("how long does CBT take", "How long does CBT take?", "6 and 20"),
+    # "two or three appointments" states how many, in words
+    ("autism ax how many appts", "What happens during the assessment?", "two or three"),
 ])
 def test_shorthand_questions_quote_the_section_and_the_fact(answerer: Answerer, question: str,
                                                              section: str, fact: str) -> None:

@@ -51,6 +51,13 @@ def analyser() -> Analyser:
     ("crisis team no longer rings me", None, None),
     ("dbt prog length", "duration", "sessions"),
     ("how many sesssions of cbt", "duration", "sessions"),
+    # a call's length is a session's, not a phone number; "open" of a compound is no hours
+    ("gsh support call length", "session", "session_length"),
+    ("how long are the guided self-help calls", "session", "session_length"),
+    ("r u open sat?", "referral", "opening_hours"),
+    ("Is open weighing done at the start of eating disorder therapy sessions?", None, None),
+    ("How long do long-term psychotherapy groups run, and what does slow-open mean?",
+     "duration", "sessions"),
 ])
 def test_intent_and_answer_type_follow_the_page_template(analyser: Analyser, question: str,
                                                           intent: str | None,
