@@ -56,8 +56,8 @@ class Query:
     #: A treatment the question asks about that none of our pages mentions
     #: ("hypnotherapy", "equine therapy"); empty when it names one of ours.
     unknown_treatment: str = ""
-    #: The stemmed words of the phrases that named a treatment in other words than its
-    #: title ("electroshock", "the tapping eye movement thing").
+    #: The stemmed words of the phrases that named a treatment ("couples therapy",
+    #: "DBT", "gsh", "electroshock"): which page, not what is asked of it.
     naming_terms: frozenset[str] = frozenset()
 
     @property
@@ -130,12 +130,14 @@ class Analyser:
                      self.naming_terms(expansion.text) if named else frozenset())
 
     def naming_terms(self, text: str) -> frozenset[str]:
-        """The stemmed words of the phrases in ``text`` that the vocabulary reads as a
-        treatment's name."""
+        """The stemmed words of the phrases in ``text`` that name a treatment: its title
+        or acronym ("couples therapy", "DBT"), or words the vocabulary reads as one of
+        those ("gsh", "electroshock")."""
         from search.lexical import content_terms
 
         phrases = [phrase for phrase, terms in self.vocabulary.phrases(text)
-                   if any(name_key(t) in self.names for t in terms)]
+                   if any(self._names_in(t) for t in terms)]
+        phrases += [phrase for phrase, _ in self._names_in(text)]
         return frozenset(content_terms(" ".join(phrases))) if phrases else frozenset()
 
     def unknown_treatment(self, asking: str) -> str:
@@ -161,18 +163,25 @@ class Analyser:
 
     def named(self, expansion: Expansion) -> frozenset[str]:
         """Documents whose title or acronym the question (or its expansion) names."""
-        words = name_key(" ".join((expansion.text, *expansion.added))).split()
+        return frozenset(doc for _, docs in self._names_in(
+            " ".join((expansion.text, *expansion.added))) for doc in docs)
+
+    def _names_in(self, text: str) -> list[tuple[str, set[str]]]:
+        """The names in ``text`` as it spells them, each with the documents it names."""
+        words = name_key(text).split()
         # "bereavment counseling": each word also read as the name word it misspells, for
         # names of two words or more only.
         spelt = [self._name_word(w) for w in words]
-        found: set[str] = set()
+        found: list[tuple[str, set[str]]] = []
         for size in range(1, min(len(words), MAX_NAME_WORDS) + 1):
             for start in range(len(words) - size + 1):
-                found.update(self.names.get(" ".join(words[start:start + size]), ()))
+                phrase = " ".join(words[start:start + size])
+                docs = set(self.names.get(phrase, ()))
                 if size >= 2:
-                    found.update(self._long_names.get(" ".join(spelt[start:start + size]),
-                                                      ()))
-        return frozenset(found)
+                    docs |= self._long_names.get(" ".join(spelt[start:start + size]), set())
+                if docs:
+                    found.append((phrase, docs))
+        return found
 
     def _keyword(self, word: str) -> str:
         """The asking keyword ``word`` misspells ("waitin" → "waiting"), if it is five

@@ -197,3 +197,15 @@ def test_a_fused_treatment_name_our_pages_use_is_not_unknown() -> None:
                         lambda word: word in ours)
     assert analyser.analyse("do you offer physiotherapy").unknown_treatment == ""
     assert analyser.analyse("do you offer hypnotherapy").unknown_treatment == "hypnotherapy"
+
+
+@pytest.mark.parametrize(("question", "naming"), [
+    ("Is art therapy contraindicated where there is coercive control?", {"art", "therapi"}),
+    ("cbt suitable for panic?", {"cbt"}),  # an acronym
+    ("is electroshock therapy still used", {"electroshock"}),  # a lay name
+    ("does cognitive behavior therapy help", {"cognit", "behaviour", "therapi"}),  # spelt ours
+    ("my son needs help with his mood", set()),
+])
+def test_the_words_that_name_a_treatment_are_told_apart_from_what_is_asked(
+        analyser: Analyser, question: str, naming: set[str]) -> None:
+    assert analyser.analyse(question).naming_terms == naming
