@@ -86,10 +86,11 @@ class Analyser:
     def __init__(self, vocabulary: Vocabulary, names: dict[str, set[str]],
                  rules: QuestionRules, known_word: Callable[[str], bool]) -> None:
         self.vocabulary = vocabulary
-        self.names = names
+        self.names = with_acronyms(names, vocabulary.acronyms)
         #: Names of two words or more (the only ones read with misspellings), their words,
         #: and the misspellings met so far.
-        self._long_names = {name: ids for name, ids in names.items() if len(name.split()) >= 2}
+        self._long_names = {name: ids for name, ids in self.names.items()
+                            if len(name.split()) >= 2}
         self._name_words = {w for name in self._long_names for w in name.split()}
         self._name_words_by_letter: dict[str, list[str]] = {}
         for word in sorted(self._name_words):
@@ -162,26 +163,38 @@ class Analyser:
         return meaning_terms(" ".join(w for w in words if w not in self.rules.fillers))
 
     def named(self, expansion: Expansion) -> frozenset[str]:
-        """Documents whose title or acronym the question (or its expansion) names."""
-        return frozenset(doc for _, docs in self._names_in(
-            " ".join((expansion.text, *expansion.added))) for doc in docs)
+        """Documents whose title or acronym the question names, itself or in what the
+        vocabulary reads its words as ("electroshock" → electroconvulsive therapy). A
+        phrase within a longer name adds nothing: the "CBT" of "trauma-focused CBT"."""
+        names = self._names_in(expansion.text)
+        found = {doc for _, docs in names for doc in docs}
+        for phrase, terms in self.vocabulary.phrases(expansion.text):
+            key = f" {name_key(phrase)} "
+            if not any(key in f" {name} " and key != f" {name} " for name, _ in names):
+                found.update(doc for term in terms for _, docs in self._names_in(term)
+                             for doc in docs)
+        return frozenset(found)
 
     def _names_in(self, text: str) -> list[tuple[str, set[str]]]:
-        """The names in ``text`` as it spells them, each with the documents it names."""
+        """The names in ``text`` as it spells them, each with the documents it names. A
+        name within a longer one names nothing of its own: "trauma-focused CBT" is not
+        also "CBT", nor "CBT for insomnia"."""
         words = name_key(text).split()
         # "bereavment counseling": each word also read as the name word it misspells, for
         # names of two words or more only.
         spelt = [self._name_word(w) for w in words]
-        found: list[tuple[str, set[str]]] = []
-        for size in range(1, min(len(words), MAX_NAME_WORDS) + 1):
+        found: list[tuple[int, int, set[str]]] = []
+        for size in range(min(len(words), MAX_NAME_WORDS), 0, -1):
             for start in range(len(words) - size + 1):
-                phrase = " ".join(words[start:start + size])
-                docs = set(self.names.get(phrase, ()))
+                end = start + size
+                if any(s <= start and end <= e for s, e, _ in found):
+                    continue
+                docs = set(self.names.get(" ".join(words[start:end]), ()))
                 if size >= 2:
-                    docs |= self._long_names.get(" ".join(spelt[start:start + size]), set())
+                    docs |= self._long_names.get(" ".join(spelt[start:end]), set())
                 if docs:
-                    found.append((phrase, docs))
-        return found
+                    found.append((start, end, docs))
+        return [(" ".join(words[s:e]), docs) for s, e, docs in found]
 
     def _keyword(self, word: str) -> str:
         """The asking keyword ``word`` misspells ("waitin" → "waiting"), if it is five
@@ -260,6 +273,20 @@ _GENERIC_TAIL = re.compile(r"\s+(therapy|treatment|counselling|assessment)$", re
 def name_key(text: str) -> str:
     """Lower case, words only: "CBT-I" → "cbt i", "Art therapy (ACT)" → "art therapy act"."""
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def with_acronyms(names: dict[str, set[str]],
+                  acronyms: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """``names`` and each with an acronym in place of what it stands for: "trauma focused
+    cognitive behavioural therapy" is named "trauma focused cbt" too."""
+    found = {name: set(ids) for name, ids in names.items()}
+    for acronym, expansion in acronyms:
+        long, short = f" {name_key(expansion)} ", name_key(acronym)
+        for name, ids in names.items():
+            if long in f" {name} " and f" {name} " != long:
+                found.setdefault(f" {name} ".replace(long, f" {short} ").strip(),
+                                 set()).update(ids)
+    return found
 
 
 def document_names(titles: Iterable[tuple[str, str]]) -> dict[str, set[str]]:

@@ -38,6 +38,8 @@ class _Rule:
 class Vocabulary:
     spellings: tuple[tuple[re.Pattern[str], str], ...]
     rules: tuple[_Rule, ...]
+    #: (acronym, what it stands for): "CBT", "cognitive behavioural therapy".
+    acronyms: tuple[tuple[str, str], ...] = ()
 
     def knows(self, word: str) -> bool:
         """Whether a rule reads ``word`` as one of our terms (an acronym, a spelling, a
@@ -87,15 +89,17 @@ def load_vocabulary(path: Path = DEFAULT_VOCABULARY) -> Vocabulary:
     spellings = tuple((_word(variant), str(ours))
                       for variant, ours in raw.get("spellings", {}).items())
     rules: list[_Rule] = []
+    acronyms: list[tuple[str, str]] = []
     for acronym, entry in raw.get("acronyms", {}).items():
         expansion = entry if isinstance(entry, str) else entry.get("expansion", "")
         case_sensitive = isinstance(entry, dict) and bool(entry.get("case_sensitive"))
         if not expansion:
             raise ConfigError(f"{path}: acronym '{acronym}' has no expansion")
         rules.append(_Rule(_word(acronym, case_sensitive), (expansion,)))
+        acronyms.append((acronym, expansion))
         rules.append(_Rule(_word(expansion), (acronym,)))
     for phrase, terms in raw.get("lay_terms", {}).items():
         if isinstance(terms, str):
             terms = [terms]
         rules.append(_Rule(_word(phrase), tuple(str(t) for t in terms)))
-    return Vocabulary(spellings, tuple(rules))
+    return Vocabulary(spellings, tuple(rules), tuple(acronyms))

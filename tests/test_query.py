@@ -12,6 +12,8 @@ from search.question_rules import load_question_rules
 from search.vocabulary import load_vocabulary
 
 TITLES = [("cbt.md", "Cognitive behavioural therapy (CBT)"),
+          ("tfcbt.md", "Trauma-focused cognitive behavioural therapy (TF-CBT)"),
+          ("cbti.md", "CBT for insomnia (CBT-I)"),
           ("ect.pdf", "Electroconvulsive therapy (ECT)"),
           ("walk.txt", "Walking group therapy"), ("art.html", "Art therapy")]
 OUR_WORDS = {"therapy", "session", "wait", "refer", "line", "open", "group", "cbt", "time",
@@ -209,3 +211,18 @@ def test_a_fused_treatment_name_our_pages_use_is_not_unknown() -> None:
 def test_the_words_that_name_a_treatment_are_told_apart_from_what_is_asked(
         analyser: Analyser, question: str, naming: set[str]) -> None:
     assert analyser.analyse(question).naming_terms == naming
+
+
+@pytest.mark.parametrize(("question", "named"), [
+    # an acronym in place of what it stands for names the page of the longer title
+    ("From what age can children have trauma-focused CBT?", {"tfcbt.md"}),
+    ("TF-CBT for a 7 year old?", {"tfcbt.md"}),
+    # a name within a longer one names nothing of its own
+    ("cbt for insomnia how long", {"cbti.md"}),
+    ("what is trauma focused cognitive behavioral therapy", {"tfcbt.md"}),
+    ("how long does CBT take", {"cbt.md"}),
+    ("is cbt or cbt for insomnia better for sleep", {"cbt.md", "cbti.md"}),
+])
+def test_the_longest_name_in_a_question_names_its_page(analyser: Analyser, question: str,
+                                                        named: set[str]) -> None:
+    assert analyser.analyse(question).treatments == named

@@ -58,6 +58,6 @@ def test_a_broken_vocabulary_file_names_itself(tmp_path: Path) -> None:
 
 def test_staff_shorthand_reads_as_the_pages_words(vocabulary) -> None:  # type: ignore[no-untyped-def]
     expansion = vocabulary.expand("psych ax how many appts, pt has an mh dx")
-    assert expansion.text == ("psych assessment how many appointments, patient has an "
+    assert expansion.text == ("psychiatric assessment how many appointments, patient has an "
                               "mental health diagnosis")
     assert "guided self-help" in vocabulary.expand("gsh how many sesh").added
