@@ -49,12 +49,15 @@ def set_threads(count: int) -> None:
 
 @functools.cache
 def load_embedder(model: str, batch_size: int = DEFAULT_BATCH_SIZE, *, backend: str = "auto",
-                  threads: int = 1, cache: Path | None = None) -> Embedder:
+                  threads: int = 1, cache: Path | None = None,
+                  batch_work: bool = False) -> Embedder:
     """The embedder for ``model``, built once per process.
 
     ``backend``: "torch" runs sentence-transformers; "onnx" runs the ONNX export and
     fails if there is none; "auto" runs the export, making it first (with torch, once per
     machine) if needed, and falls back to torch for a model that cannot be exported.
+    ``batch_work``: for an ingest, whose batches keep every thread busy (ONNX Runtime's
+    threads then spin between operators instead of sleeping).
     """
     source = resolve_model(model)
     if backend == "torch":
@@ -74,4 +77,5 @@ def load_embedder(model: str, batch_size: int = DEFAULT_BATCH_SIZE, *, backend: 
         except Exception as error:  # the exporter can raise almost anything; torch works
             warnings.warn(f"Serving '{source.name}' with torch: {error}", stacklevel=2)
             return reference
-    return OnnxEmbedder(source, export, threads=threads, batch_size=batch_size)
+    return OnnxEmbedder(source, export, threads=threads, batch_size=batch_size,
+                        spinning=batch_work)

@@ -146,6 +146,7 @@ def load_ingest_embedder(settings: Settings) -> Embedder:
     from search.embedding import set_threads
 
     embedder = load_embedder(settings.model, settings.batch_size, backend=settings.backend,
-                             threads=settings.ingest_threads, cache=settings.model_cache)
+                             threads=settings.ingest_threads, cache=settings.model_cache,
+                             batch_work=True)
     set_threads(settings.ingest_threads)
     return embedder
