@@ -227,3 +227,10 @@ def test_the_words_that_name_a_treatment_are_told_apart_from_what_is_asked(
 def test_the_longest_name_in_a_question_names_its_page(analyser: Analyser, question: str,
                                                         named: set[str]) -> None:
     assert analyser.analyse(question).treatments == named
+
+
+def test_a_treatment_described_in_lay_words_is_named() -> None:
+    analyser = Analyser(load_vocabulary(), document_names(TITLES), load_question_rules(),
+                        lambda word: False)
+    query = analyser.analyse("they want to pass an electric current through my mum's brain")
+    assert query.treatments == {"ect.pdf"}
