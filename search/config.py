@@ -59,10 +59,16 @@ class RetrievalSettings:
 
     mode: Mode = "hybrid"
     #: Weighted reciprocal-rank fusion: weight / (rrf_k + rank) summed over the rankers.
-    #: Lexical at 0.15 and rrf_k 20 is the one setting of the grid in eval/tune_fusion.py
-    #: that beat both single rankers on all three development sets (README).
+    #: rrf_k 20 is from the grid of eval/tune_fusion.py (README, "Retrieval quality").
     dense_weight: float = 1.0
-    lexical_weight: float = 0.15
+    #: BM25's weight; with ``lexical_by_lead``, multiplied by how sure BM25 is for this
+    #: question: its lead, the share by which its best passage outscores its tenth
+    #: ((s1 - s10) / s1). A question naming its topic ("cbt waitng time?") has a clear
+    #: lead and BM25 a loud vote; a long story shares words with every page and a quiet
+    #: one. Without ``lexical_by_lead`` the weight is used as it is (0.15 was the fixed
+    #: weight before).
+    lexical_weight: float = 1.0
+    lexical_by_lead: bool = True
     rrf_k: int = 20
     #: A document whose title or acronym the question names gets this vote in hybrid
     #: mode, as if a ranker had put it first ("how long does CBT take" → the CBT page).

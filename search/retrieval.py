@@ -200,7 +200,9 @@ class Searcher:
         """
         s = self.settings
         fused: dict[int, float] = {}
-        for weight, ranking in ((s.dense_weight, dense), (s.lexical_weight, lexical)):
+        lexical_weight = s.lexical_weight * (lexical_lead(lexical) if s.lexical_by_lead
+                                             else 1.0)
+        for weight, ranking in ((s.dense_weight, dense), (lexical_weight, lexical)):
             for rank, (row, _) in enumerate(ranking, start=1):
                 fused[row] = fused.get(row, 0.0) + weight / (s.rrf_k + rank)
         if named and s.title_weight:
@@ -215,6 +217,19 @@ class Searcher:
 
         return np.fromiter((filters.allows(c) for c in self.snapshot.chunks), dtype=bool,
                            count=len(self.snapshot.chunks))
+
+
+#: BM25's lead is its best score's margin over this rank's (LEAD_RANK = 10: its tenth).
+LEAD_RANK = 10
+
+
+def lexical_lead(ranking: Sequence[tuple[int, float]]) -> float:
+    """How sure BM25 is: the share by which its best score beats its tenth (1.0 when it
+    found fewer than ten passages, 0.0 when it found none)."""
+    if not ranking or ranking[0][1] <= 0:
+        return 0.0
+    tenth = ranking[LEAD_RANK - 1][1] if len(ranking) >= LEAD_RANK else 0.0
+    return 1.0 - tenth / ranking[0][1]
 
 
 def open_searcher(index_dir: Path | str, settings: Settings | None = None,

@@ -280,3 +280,14 @@ def test_meaning_terms_leave_out_function_words_that_bm25_keeps() -> None:
     question = "how do i complain about my therapist"
     assert {"you", "my", "about"} & set(lexical.content_terms(question + " you"))
     assert lexical.meaning_terms(question) == ["complain", "therapist"]
+
+
+def test_bm25s_lead_says_how_sure_it_is() -> None:
+    from search.retrieval import lexical_lead
+
+    clear = [(0, 12.0), (1, 4.0)] + [(n, 3.0) for n in range(2, 12)]
+    level = [(n, 5.0 - n * 0.01) for n in range(12)]
+    assert lexical_lead(clear) == 0.75  # its best beats its tenth by three quarters
+    assert lexical_lead(level) < 0.02  # a story sharing words with every passage
+    assert lexical_lead([(0, 2.0), (1, 1.0)]) == 1.0  # few passages share a term: sure
+    assert lexical_lead([]) == 0.0
