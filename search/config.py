@@ -58,15 +58,10 @@ class RetrievalSettings:
     (see README, "Retrieval quality"), not guessed."""
 
     mode: Mode = "hybrid"
-    #: Weighted reciprocal-rank fusion: weight / (rrf_k + rank) summed over the rankers.
-    #: rrf_k 20 is from the grid of eval/tune_fusion.py (README, "Retrieval quality").
+    #: Weighted reciprocal-rank fusion: weight / (rrf_k + rank), summed over the rankers.
     dense_weight: float = 1.0
-    #: BM25's weight; with ``lexical_by_lead``, multiplied by how sure BM25 is for this
-    #: question: its lead, the share by which its best passage outscores its tenth
-    #: ((s1 - s10) / s1). A question naming its topic ("cbt waitng time?") has a clear
-    #: lead and BM25 a loud vote; a long story shares words with every page and a quiet
-    #: one. Without ``lexical_by_lead`` the weight is used as it is (0.15 was the fixed
-    #: weight before).
+    #: BM25's weight, times its lead with ``lexical_by_lead`` (how sure it is of this
+    #: question: its best passage's margin over its tenth, ``retrieval.lexical_lead``).
     lexical_weight: float = 1.0
     lexical_by_lead: bool = True
     rrf_k: int = 20
@@ -115,13 +110,11 @@ class AnswerSettings:
     max_sentences: int = 4
     #: A further sentence is quoted when it scores within this of the best one.
     sentence_margin: float = 0.08
-    #: Sentence preferences when choosing what to quote, added to its score (half its own,
-    #: half its passage's similarity): a sentence in the section whose heading matches the
-    #: question's intent, and one that carries the answer type asked for (a number...).
+    #: Added to a sentence's score (half its own, half its passage's similarity): in the
+    #: section of the question's intent; carrying the answer type asked for; times the
+    #: share it has of what is asked besides the page's name ("the four skills modules").
     intent_preference: float = 0.1
     answer_type_preference: float = 0.1
-    #: ... and one that has the words of what is asked besides the page's own name
-    #: ("the four skills modules" of DBT), in proportion to the share it has.
     asked_words_preference: float = 0.1
     #: Passages of the intent's sections searched for a question about the service.
     service_passages: int = 10
@@ -255,21 +248,19 @@ class Settings:
     #: From this many chunks the vector index is IVF-Flat instead of exact: exact search's
     #: p95 passes 10 ms near 47,000-77,000 vectors (README, "Scale: a million chunks").
     approximate_from: int = DEFAULT_APPROXIMATE_FROM
-    #: Keep a vector for every quotable sentence in the index, so that no answer embeds
-    #: text at ask time. Each sentence's vector is pooled from the token states of its
-    #: chunk's own forward pass (ONNX or torch alike), at no measurable extra ingest cost;
-    #: the index keeps 1.5 KB per sentence. Off: sentences are embedded when an answer first needs
-    #: them (README "Benchmarks"). Changing it rebuilds the index.
+    #: Keep a vector for every quotable sentence (1.5 KB each), pooled from the token
+    #: states of its chunk's own forward pass at no measurable ingest cost, so that no
+    #: answer embeds text at ask time. Off: embedded when an answer first needs them
+    #: (README "Benchmarks"). Changing it rebuilds the index.
     embed_sentences_at_ingest: bool = True
-    #: Texts per forward pass (length-sorted batches). bench/embedding.py on 2 cores:
-    #: 8 embeds 23 MedQuAD chunks/s, 16 embeds 22, 32 embeds 19 (same vectors).
+    #: Texts per forward pass (length-sorted batches); bench/embedding.py, 2 cores: 8
+    #: embeds 23 MedQuAD chunks/s, 16 embeds 22, 32 embeds 19 (same vectors).
     batch_size: int = DEFAULT_BATCH_SIZE
     #: Passages a search returns unless asked otherwise.
     k: int = 5
-    #: Model threads while ingesting (both cores). While serving, FAISS and torch get
-    #: ``query_threads`` (one: their OpenMP pools fight, see FIELD-NOTES); ONNX Runtime
-    #: keeps its own pool and gets ``query_model_threads``: two made a first-time ask
-    #: 1.6x faster (p95 261 → 161 ms on the shipped test set) and search no slower.
+    #: Model threads while ingesting (both cores). Serving: FAISS and torch get one (their
+    #: OpenMP pools fight, FIELD-NOTES); ONNX Runtime's own pool two (first-time ask p95
+    #: 261 → 161 ms on the shipped test set, search no slower).
     ingest_threads: int = 2
     query_threads: int = 1
     query_model_threads: int = 2

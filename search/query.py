@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from search.messages import asking_part, clean_message, question_part
+from search.names import MAX_NAME_WORDS, name_key, with_acronyms
 from search.question_rules import QuestionRules
 from search.vocabulary import Expansion, Vocabulary
 
@@ -259,52 +260,9 @@ def _identify(text: str) -> str:
     return str(language) if probability >= LANGUAGE_SURE else ENGLISH
 
 
-MAX_NAME_WORDS = 8
-#: A title's one word before "therapy" names it alone when this long: "psychodynamic",
-#: "addiction", "bereavement" do; "art", "music", "family" do not.
-DISTINCT_NAME_CHARS = 8
 _WORD = re.compile(r"[^\W\d_]+")
 _TREATMENT_NAME = re.compile(r"\b([a-z]+)therap(?:y|ies)\b"
                              r"|\b([a-z]+)[ -](?:therapy|therapies|treatment|counselling|clinic)\b")
-_PARENTHESES = re.compile(r"\(([^)]*)\)")
-_GENERIC_TAIL = re.compile(r"\s+(therapy|treatment|counselling|assessment)$", re.IGNORECASE)
-
-
-def name_key(text: str) -> str:
-    """Lower case, words only: "CBT-I" → "cbt i", "Art therapy (ACT)" → "art therapy act"."""
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
-
-
-def with_acronyms(names: dict[str, set[str]],
-                  acronyms: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
-    """``names`` and each with an acronym in place of what it stands for: "trauma focused
-    cognitive behavioural therapy" is named "trauma focused cbt" too."""
-    found = {name: set(ids) for name, ids in names.items()}
-    for acronym, expansion in acronyms:
-        long, short = f" {name_key(expansion)} ", name_key(acronym)
-        for name, ids in names.items():
-            if long in f" {name} " and f" {name} " != long:
-                found.setdefault(f" {name} ".replace(long, f" {short} ").strip(),
-                                 set()).update(ids)
-    return found
-
-
-def document_names(titles: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
-    """Name → documents, from (doc_id, title): each title without its brackets, and what
-    the brackets hold ("Cognitive behavioural therapy (CBT)" → both)."""
-    names: dict[str, set[str]] = {}
-    for doc_id, title in titles:
-        plain = _PARENTHESES.sub(" ", title)
-        # "Walking group therapy" is named by "the walking group" too (two words at least:
-        # "art" alone names nothing).
-        short = _GENERIC_TAIL.sub("", plain.strip())
-        shorter = (short,) if short != plain.strip() and (
-            len(short.split()) >= 2 or len(short) >= DISTINCT_NAME_CHARS) else ()
-        for name in (plain, *shorter, *_PARENTHESES.findall(title)):
-            key = name_key(name)
-            if key and len(key.split()) <= MAX_NAME_WORDS:
-                names.setdefault(key, set()).add(doc_id)
-    return names
 
 
 def _plain(text: str) -> str:

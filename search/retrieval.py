@@ -17,7 +17,8 @@ from search.config import MODES, RetrievalSettings, Settings
 from search.documents import Chunk
 from search.embedding import Embedder, load_embedder, resolve_model, set_threads
 from search.errors import QueryError
-from search.query import Analyser, Query, document_names
+from search.names import document_names
+from search.query import Analyser, Query
 from search.question_rules import load_question_rules
 from search.vectors import search_vectors, similarities
 from search.vocabulary import load_vocabulary

@@ -7,7 +7,8 @@ import pytest
 
 from search.errors import QueryError
 from search.messages import MAX_MESSAGE_CHARS, MAX_QUERY_CHARS, question_part
-from search.query import Analyser, document_names
+from search.names import document_names
+from search.query import Analyser
 from search.question_rules import load_question_rules
 from search.vocabulary import load_vocabulary
 
