@@ -223,7 +223,6 @@ class Quoter:
             self._terms[document.doc_id] = terms
         return terms
 
-
     def asked_of_page(self, query: Query, document: Document) -> frozenset[str]:
         """What the question asks about besides the page's treatment: "what are the four
         skills modules in DBT" → four, skill, modul on the DBT page."""

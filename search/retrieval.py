@@ -220,7 +220,7 @@ class Searcher:
                            count=len(self.snapshot.chunks))
 
 
-#: BM25's lead is its best score's margin over this rank's (LEAD_RANK = 10: its tenth).
+#: BM25's lead compares its best score with its score at this rank.
 LEAD_RANK = 10
 
 
