@@ -99,6 +99,8 @@ class Analyser:
                 self._name_words_by_letter.setdefault(word[0], []).append(word)
         self._misspelt: dict[str, str] = {}
         self._keyword_of: dict[str, str] = {}  # a misspelt asking word → its keyword
+        self._names_of_term: dict[str, frozenset[str]] = {}
+        self._terms_of_names: dict[str, frozenset[str]] = {}
         self.rules = rules
         self._known_word = known_word
 
@@ -125,22 +127,22 @@ class Analyser:
             intent = implied
         topic = self.topic_terms(expansion.text)
         asked_terms = topic if asking == _plain(expansion.text) else self.topic_terms(asking)
-        named = self.named(expansion)
+        named, naming = self._naming(expansion)
         return Query(asked, text, self.language_of(asked), expansion, named, intent,
                      answer_type, excerpted, len(topic), tuple(dict.fromkeys(asked_terms)),
                      "" if named else self.unknown_treatment(asking),
-                     self.naming_terms(expansion.text) if named else frozenset())
+                     self._naming_terms(naming))
 
-    def naming_terms(self, text: str) -> frozenset[str]:
-        """The stemmed words of the phrases in ``text`` that name a treatment: its title
-        or acronym ("couples therapy", "DBT"), or words the vocabulary reads as one of
-        those ("gsh", "electroshock")."""
-        from search.lexical import content_terms
+    def _naming_terms(self, phrases: tuple[str, ...]) -> frozenset[str]:
+        """The stemmed words of the phrases that named a treatment, worked out once each."""
+        key = " ".join(phrases)
+        terms = self._terms_of_names.get(key)
+        if terms is None:
+            from search.lexical import content_terms
 
-        phrases = [phrase for phrase, terms in self.vocabulary.phrases(text)
-                   if any(self._names_in(t) for t in terms)]
-        phrases += [phrase for phrase, _ in self._names_in(text)]
-        return frozenset(content_terms(" ".join(phrases))) if phrases else frozenset()
+            terms = frozenset(content_terms(key)) if key else frozenset()
+            self._terms_of_names[key] = terms
+        return terms
 
     def unknown_treatment(self, asking: str) -> str:
         """A treatment named in ``asking`` that our pages never mention: a word fused
@@ -164,17 +166,34 @@ class Analyser:
         return meaning_terms(" ".join(w for w in words if w not in self.rules.fillers))
 
     def named(self, expansion: Expansion) -> frozenset[str]:
-        """Documents whose title or acronym the question names, itself or in what the
-        vocabulary reads its words as ("electroshock" → electroconvulsive therapy). A
-        phrase within a longer name adds nothing: the "CBT" of "trauma-focused CBT"."""
+        """Documents whose title or acronym the question names (``_naming``)."""
+        return self._naming(expansion)[0]
+
+    def _naming(self, expansion: Expansion) -> tuple[frozenset[str], tuple[str, ...]]:
+        """The documents the question names, and the phrases that name them: a title or an
+        acronym ("couples therapy", "DBT"), or words the vocabulary reads as one
+        ("gsh", "electroshock" → electroconvulsive therapy). A phrase within a longer
+        name adds nothing: the "CBT" of "trauma-focused CBT"."""
         names = self._names_in(expansion.text)
         found = {doc for _, docs in names for doc in docs}
-        for phrase, terms in self.vocabulary.phrases(expansion.text):
+        phrases = [name for name, _ in names]
+        for phrase, terms in expansion.phrases:
             key = f" {name_key(phrase)} "
-            if not any(key in f" {name} " and key != f" {name} " for name, _ in names):
-                found.update(doc for term in terms for _, docs in self._names_in(term)
-                             for doc in docs)
-        return frozenset(found)
+            if any(key in f" {name} " and key != f" {name} " for name, _ in names):
+                continue
+            docs = {doc for term in terms for doc in self._term_names(term)}
+            if docs:
+                found |= docs
+                phrases.append(phrase)
+        return frozenset(found), tuple(phrases)
+
+    def _term_names(self, term: str) -> frozenset[str]:
+        """The documents a vocabulary term names ("guided self-help"), worked out once."""
+        docs = self._names_of_term.get(term)
+        if docs is None:
+            docs = frozenset(doc for _, ids in self._names_in(term) for doc in ids)
+            self._names_of_term[term] = docs
+        return docs
 
     def _names_in(self, text: str) -> list[tuple[str, set[str]]]:
         """The names in ``text`` as it spells them, each with the documents it names. A
@@ -188,7 +207,7 @@ class Analyser:
         for size in range(min(len(words), MAX_NAME_WORDS), 0, -1):
             for start in range(len(words) - size + 1):
                 end = start + size
-                if any(s <= start and end <= e for s, e, _ in found):
+                if found and any(s <= start and end <= e for s, e, _ in found):
                     continue
                 docs = set(self.names.get(" ".join(words[start:end]), ()))
                 if size >= 2:

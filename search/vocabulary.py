@@ -23,6 +23,9 @@ class Expansion:
 
     text: str  # the query with spellings normalised
     added: tuple[str, ...]  # extra terms, in the order they were found
+    #: The phrases of ``text`` a rule read, each with the terms it stands for
+    #: ("electroshock", ("electroconvulsive therapy",)).
+    phrases: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def joined(self) -> str:
         return f"{self.text} ({'; '.join(self.added)})" if self.added else self.text
@@ -47,22 +50,19 @@ class Vocabulary:
         return any(r.pattern.fullmatch(word) for r in self.rules) or any(
             pattern.fullmatch(word) for pattern, _ in self.spellings)
 
-    def phrases(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
-        """The phrases of ``text`` a rule reads, with the terms each adds ("electroshock"
-        → electroconvulsive therapy)."""
-        return [(found.group(), rule.terms) for rule in self.rules
-                for found in rule.pattern.finditer(text)]
-
     def expand(self, query: str) -> Expansion:
         text = query
         for pattern, replacement in self.spellings:
             text = pattern.sub(_replacer(replacement), text)
         added: list[str] = []
+        phrases: list[tuple[str, tuple[str, ...]]] = []
         lowered = text.lower()
         for rule in self.rules:
             if rule.pattern.search(text):
                 added.extend(t for t in rule.terms if t.lower() not in lowered and t not in added)
-        return Expansion(text, tuple(added))
+                phrases.extend((match.group(), rule.terms)
+                               for match in rule.pattern.finditer(text))
+        return Expansion(text, tuple(added), tuple(phrases))
 
 
 def _replacer(replacement: str) -> Callable[[re.Match[str]], str]:
