@@ -27,6 +27,7 @@ DIRECT = [
     ("I've been putting my affairs in order this week", "suicide"),
     ("relapsed, cutting now", "self_harm"),
     ("I self harmed last night and it might need stitches", "self_harm"),
+    ("who do we ring right now, my son has taken pills", "overdose"),
 ]
 LOOKALIKES = [
     "this waiting list is killing me",
@@ -38,6 +39,7 @@ LOOKALIKES = [
     "my phone died while I was on hold",
     "I used to burn myself as a teenager, can DBT help with the scars on how I feel?",
     "I've made my peace with my dad's diagnosis, now how do I support him?",
+    "my mum has taken tablets for her blood pressure for years, can she have CBT?",
 ]
 
 
