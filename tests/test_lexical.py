@@ -282,7 +282,7 @@ def test_meaning_terms_leave_out_function_words_that_bm25_keeps() -> None:
     assert lexical.meaning_terms(question) == ["complain", "therapist"]
 
 
-def test_bm25s_lead_says_how_sure_it_is() -> None:
+def test_bm25_lead_says_how_sure_it_is() -> None:
     from search.retrieval import lexical_lead
 
     clear = [(0, 12.0), (1, 4.0)] + [(n, 3.0) for n in range(2, 12)]

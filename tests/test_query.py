@@ -54,8 +54,8 @@ def analyser() -> Analyser:
     ("crisis team no longer rings me", None, None),
     ("dbt prog length", "duration", "sessions"),
     ("how many sesssions of cbt", "duration", "sessions"),
-    # a call's length is a session's, not a phone number; "open" of a compound is no hours
     ("how many play therapy sessions do children usually get", "duration", "sessions"),
+    # a call's length is a session's, not a phone number; "open" of a compound is no hours
     ("gsh support call length", "session", "session_length"),
     ("how long are the guided self-help calls", "session", "session_length"),
     ("r u open sat?", "referral", "opening_hours"),
