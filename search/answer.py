@@ -167,7 +167,10 @@ class Answerer:
         # with the very fact asked for ("cbt waitng time?"): that answers it.
         stated = (doc_id in query.treatments and answer_type is not None
                   and any(c.in_intent and c.carries_type for c in chosen))
-        return self._decide(base, query, chosen, agree, stated=stated)
+        # The evidence weighs the intent as read on this page ("what is a schema?" asks
+        # nothing of the what-it-is section): ``Quoter.intent_on``.
+        on_page = replace(query, intent=intent.name if intent is not None else None)
+        return self._decide(base, on_page, chosen, agree, stated=stated)
 
     def _page(self, query: Query, hits: tuple[Hit, ...], intent: Any) -> str:
         """The page to quote: the first ranked one the question names; else the first of

@@ -118,7 +118,7 @@ def test_a_quoted_number_other_pages_give_differently_carries_a_warning(
 
 @pytest.mark.parametrize(("question", "section"), [
     # "what is/are" of something the page names is not "what is DBT?"
-    ("what are the four skills modules in DBT", "How does DBT work?"),
+    ("What are the four skills modules in DBT?", "How does DBT work?"),
     ("what is a mental state examination", "What happens at a psychiatric assessment?"),
     # the words of what is asked choose the section
     ("is there a blood test or brain scan for ADHD", "How does an ADHD assessment work?"),
@@ -129,6 +129,12 @@ def test_what_is_asked_of_a_page_chooses_its_section(answerer: Answerer, questio
     answer = answerer.ask(question)
     assert answer.answered, answer.reason
     assert first_section(answer) == section
+
+
+def test_the_decision_weighs_the_intent_as_read_on_the_page(answerer: Answerer) -> None:
+    answer = answerer.ask("what is a mental state examination")
+    assert answer.query is not None and answer.query.intent == "what_is"  # as analysed
+    assert answer.evidence is not None and answer.evidence.intent == 0.5  # none on the page
 
 
 def test_a_lead_in_brings_its_whole_list(answerer: Answerer) -> None:
