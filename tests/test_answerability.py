@@ -118,7 +118,7 @@ def test_a_quoted_number_other_pages_give_differently_carries_a_warning(
 
 @pytest.mark.parametrize(("question", "section"), [
     # "what is/are" of something the page names is not "what is DBT?"
-    ("What are the four skills modules in DBT?", "How does DBT work?"),
+    ("what are the four skills modules in DBT", "How does DBT work?"),
     ("what is a mental state examination", "What happens at a psychiatric assessment?"),
     # the words of what is asked choose the section
     ("is there a blood test or brain scan for ADHD", "How does an ADHD assessment work?"),
