@@ -16,11 +16,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from search.answer_record import NOT_COVERED, NOT_ENGLISH, Answer, AnswerSentence, Citation
-from search.answerability import Evidence, load_answerability_model
+from search.answerability import load_answerability_model, weigh
 from search.approved import ApprovedAnswer, ApprovedMatcher, load_approved_answers
 from search.comparison import comparison
 from search.config import AnswerSettings
-from search.documents import BREADCRUMB_SEPARATOR, Chunk, Document
+from search.documents import BREADCRUMB_SEPARATOR, Chunk
 from search.facts import FactCheck
 from search.index import StoredDocument
 from search.query import Query
@@ -98,9 +98,10 @@ class Answerer:
         base = Answer(query.asked, False, NOT_COVERED, (), (), hits, 0.0, False, safety,
                       notice=" ".join(notices), query=query)
         if not query.english:
-            return replace(base, answer=NOT_ENGLISH, reason=(
+            return self._crisis_contacts(replace(base, answer=NOT_ENGLISH, reason=(
                 f"The question seems not to be in English (detected: {query.language}). We "
-                "answer in English only; the nearest passages are listed."))
+                "answer in English only; the nearest passages are listed.")), query, vector,
+                filters, safety, agree)
         approved = self.approved.match(vector, filters)
         if approved is not None and (not query.treatments
                                      or approved.doc_id in query.treatments):
@@ -116,7 +117,25 @@ class Answerer:
                 query.about_the_service or (safety.crisis and not query.treatments)) and not (
                 filters and filters.doc_ids):
             return self._service_answer(base, query, vector, filters, safety, agree)
-        return self._page_answer(base, query, vector, agree)
+        return self._crisis_contacts(self._page_answer(base, query, vector, agree), query,
+                                     vector, filters, safety, agree)
+
+    def _crisis_contacts(self, answer: Answer, query: Query, vector: np.ndarray,
+                         filters: Filters | None, safety: Safety, agree: bool) -> Answer:
+        """A message in crisis that our pages do not answer ("my son says he'll end it
+        tonight, what do I do") is answered with the crisis team's number from the crisis
+        pages, and says so; any other answer is left as it is."""
+        kind = self.rules.crisis_answer_type
+        if answer.answered or not safety.crisis or kind is None or (filters and filters.doc_ids):
+            return answer
+        asking = replace(query, intent=self.rules.answer_types[kind].intent, answer_type=kind)
+        contacts = self._service_answer(answer, asking, vector, filters, safety, agree)
+        if not contacts.answered:
+            return answer
+        return replace(contacts, reason="", notice=" ".join(n for n in (
+            answer.notice, NOT_ENGLISH if answer.answer == NOT_ENGLISH else "",
+            "This reads as a crisis, so the answer is how to reach our crisis team now.")
+            if n))
 
     # --- scope ------------------------------------------------------------------------
 
@@ -167,8 +186,7 @@ class Answerer:
         # with the very fact asked for ("cbt waitng time?"): that answers it.
         stated = (doc_id in query.treatments and answer_type is not None
                   and any(c.in_intent and c.carries_type for c in chosen))
-        # The evidence weighs the intent as read on this page ("what is a schema?" asks
-        # nothing of the what-it-is section): ``Quoter.intent_on``.
+        # The evidence weighs the intent as read on this page (``Quoter.intent_on``).
         on_page = replace(query, intent=intent.name if intent is not None else None)
         return self._decide(base, on_page, chosen, agree, stated=stated)
 
@@ -192,7 +210,8 @@ class Answerer:
         similarity of a question as short as "number to book?" or "cbt waitng time?"."""
         best = max(chosen, key=lambda c: c.score)
         document = self.quoting.document(best.doc_id)
-        evidence = self._evidence(query, chosen, best, document, agree)
+        evidence = weigh(query, chosen, best, document, agree,
+                         self.quoting.page_terms(document))
         probability = self.model.probability(evidence)
         base = replace(base, confidence=probability, evidence=evidence,
                        notice=" ".join(n for n in (base.notice, notice) if n))
@@ -206,27 +225,6 @@ class Answerer:
         text = " ".join(f"{s.text} [{s.citations[0]}]" for s in sentences)
         return replace(base, answered=True, answer=text, sentences=sentences,
                        citations=citations)
-
-    def _evidence(self, query: Query, chosen: list[Candidate], best: Candidate,
-                  document: Document, agree: bool) -> Evidence:
-        from search.lexical import meaning_terms  # stemmed, function words left out
-
-        section = best.section
-        words = set(meaning_terms(query.expansion.text))
-        body = set(meaning_terms(" ".join((*section.breadcrumb,
-                                           document.text[section.start:section.end]))))
-        named = 0.0 if not query.treatments else (1.0 if best.doc_id in query.treatments
-                                                  else -1.0)
-        return Evidence(
-            sentence=best.sentence, passage=best.passage,
-            intent=0.5 if query.intent is None else float(best.in_intent),
-            answer_type=0.5 if query.answer_type is None else float(
-                any(c.carries_type for c in chosen)),
-            words=len(words & body) / len(words) if words else 0.0,
-            asked=(sum(t in self.quoting.page_terms(document) for t in query.asked_terms)
-                   / len(query.asked_terms)) if query.asked_terms else 1.0,
-            agree=float(agree),
-            named=named)
 
     # --- the service as a whole --------------------------------------------------------
 

@@ -18,10 +18,15 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from search.config import DATA_DIR
 from search.errors import ConfigError
+
+if TYPE_CHECKING:
+    from search.documents import Document
+    from search.query import Query
+    from search.quoting import Candidate
 
 DEFAULT_MODEL_FILE = DATA_DIR / "answerability.json"
 
@@ -57,6 +62,29 @@ class Evidence:
 
 
 FEATURES = tuple(Evidence.__dataclass_fields__)
+
+
+def weigh(query: Query, chosen: list[Candidate], best: Candidate, document: Document,
+          agree: bool, page_terms: frozenset[str]) -> Evidence:
+    """The evidence that ``chosen`` (``best`` first among them) answers ``query``;
+    ``page_terms``: the stemmed content words of the page and its title."""
+    from search.lexical import meaning_terms  # stemmed, function words left out
+
+    section = best.section
+    words = set(meaning_terms(query.expansion.text))
+    body = set(meaning_terms(" ".join((*section.breadcrumb,
+                                       document.text[section.start:section.end]))))
+    named = 0.0 if not query.treatments else (1.0 if best.doc_id in query.treatments else -1.0)
+    return Evidence(
+        sentence=best.sentence, passage=best.passage,
+        intent=0.5 if query.intent is None else float(best.in_intent),
+        answer_type=0.5 if query.answer_type is None else float(
+            any(c.carries_type for c in chosen)),
+        words=len(words & body) / len(words) if words else 0.0,
+        asked=(sum(t in page_terms for t in query.asked_terms) / len(query.asked_terms))
+        if query.asked_terms else 1.0,
+        agree=float(agree),
+        named=named)
 
 
 @dataclass(frozen=True)

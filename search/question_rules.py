@@ -60,6 +60,9 @@ class QuestionRules:
     fillers: frozenset[str] = frozenset()
     #: The words questions ask with, to which a misspelt word is read ("waitin").
     keywords: tuple[str, ...] = ()
+    #: What a message in crisis that the pages do not otherwise answer is answered with,
+    #: from the crisis pages ("phone": the crisis team's number).
+    crisis_answer_type: str | None = None
 
     @functools.cached_property
     def asking_words(self) -> re.Pattern[str]:
@@ -107,10 +110,16 @@ def load_question_rules(path: Path = DEFAULT_QUESTION_RULES) -> QuestionRules:
             frozenset(w.lower() for w in raw.get("english", {}).get("words", ())),
             _patterns(raw.get("service", {}).get("crisis_titles", ()), f"{path}: service"),
             frozenset(w.lower() for w in raw.get("asking", {}).get("fillers", ())),
-            tuple(str(w).lower() for w in raw.get("asking", {}).get("keywords", ())))
+            tuple(str(w).lower() for w in raw.get("asking", {}).get("keywords", ())),
+            raw.get("service", {}).get("crisis_answer_type"))
     except (OSError, AttributeError, TypeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"The question rules file '{path}' cannot be used: {error}. Fix it "
                           "(it is TOML; see the comments at its top)") from error
+    if rules.crisis_answer_type is not None and (
+            rules.crisis_answer_type not in types or types[rules.crisis_answer_type].intent
+            not in intents):
+        raise ConfigError(f"{path}: [service] crisis_answer_type must be an answer type with "
+                          f"an intent, got {rules.crisis_answer_type!r}")
     for answer_type in types.values():
         if answer_type.intent is not None and answer_type.intent not in intents:
             raise ConfigError(f"{path}: answer type {answer_type.name!r} names an unknown "

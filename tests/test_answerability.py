@@ -92,8 +92,15 @@ def test_a_worried_description_is_answered_from_a_page_not_the_service_line(
     assert "referral line" not in answer.notice and "of our pages give this" not in answer.notice
 
 
-def test_a_caller_in_crisis_is_given_the_crisis_teams_number(answerer: Answerer) -> None:
-    answer = answerer.ask("who do we ring right now? I think my son is going to kill himself")
+@pytest.mark.parametrize("message", [
+    "who do we ring right now? I think my son is going to kill himself",
+    # asking nothing our pages answer: the crisis team's number all the same
+    "my son just told me he is going to end it tonight, what do I do",
+    "I don't want to be alive anymore and I've been saving up pills",
+])
+def test_a_caller_in_crisis_is_given_the_crisis_teams_number(answerer: Answerer,
+                                                             message: str) -> None:
+    answer = answerer.ask(message)
     assert answer.safety.crisis
     assert answer.answered and "0808 157 0360" in answer.answer
     assert answer.citations[0].doc_id == "crisis-and-home-treatment.html"
@@ -154,9 +161,13 @@ def test_page_boilerplate_is_never_quoted(answerer: Answerer) -> None:
 
 def test_a_question_in_another_language_gets_the_crisis_check_and_english(
         answerer: Answerer) -> None:
-    answer = answerer.ask("quiero suicidarme esta noche")
-    assert answer.safety.crisis and not answer.answered
+    answer = answerer.ask("¿cuánto tiempo dura la terapia cognitivo conductual?")
+    assert not answer.safety.crisis and not answer.answered
     assert answer.answer == NOT_ENGLISH and "English" in answer.reason and answer.passages
+    # in crisis: the crisis team's number, and still the plain word that we answer in English
+    answer = answerer.ask("quiero suicidarme esta noche")
+    assert answer.safety.crisis and answer.answered and "0808 157 0360" in answer.answer
+    assert NOT_ENGLISH in answer.notice and answer.passages
 
 
 def test_a_long_pasted_message_is_read_whole(answerer: Answerer) -> None:
