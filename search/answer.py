@@ -122,16 +122,15 @@ class Answerer:
 
     def _crisis_contacts(self, answer: Answer, query: Query, vector: np.ndarray,
                          filters: Filters | None, safety: Safety, agree: bool) -> Answer:
-        """A message in crisis that our pages do not answer ("my son says he'll end it
-        tonight, what do I do") is answered with the crisis team's number from the crisis
-        pages, and says so; any other answer is left as it is."""
+        """A message in crisis our pages do not answer ("he says he'll end it tonight, what
+        do I do") gets the crisis pages' number, and says so; other answers stay."""
         kind = self.rules.crisis_answer_type
         if answer.answered or not safety.crisis or kind is None or (filters and filters.doc_ids):
             return answer
         asking = replace(query, intent=self.rules.answer_types[kind].intent, answer_type=kind)
         contacts = self._service_answer(answer, asking, vector, filters, safety, agree)
-        if not contacts.answered:
-            return answer
+        if not contacts.answered or not self.rules.crisis_page(contacts.citations[0].title):
+            return answer  # without a crisis page, no routine line instead
         return replace(contacts, reason="", notice=" ".join(n for n in (
             answer.notice, NOT_ENGLISH if answer.answer == NOT_ENGLISH else "",
             "This reads as a crisis, so the answer is how to reach our crisis team now.")

@@ -18,15 +18,33 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from search.config import DATA_DIR
 from search.errors import ConfigError
 
 if TYPE_CHECKING:
-    from search.documents import Document
+    from collections.abc import Sequence
+
+    from search.documents import Document, Section
     from search.query import Query
-    from search.quoting import Candidate
+
+
+class Quoted(Protocol):
+    """A sentence chosen to quote, as the evidence reads it (``quoting.Candidate``)."""
+
+    @property
+    def doc_id(self) -> str: ...
+    @property
+    def section(self) -> Section: ...
+    @property
+    def sentence(self) -> float: ...
+    @property
+    def passage(self) -> float: ...
+    @property
+    def carries_type(self) -> bool: ...
+    @property
+    def in_intent(self) -> bool: ...
 
 DEFAULT_MODEL_FILE = DATA_DIR / "answerability.json"
 
@@ -64,7 +82,7 @@ class Evidence:
 FEATURES = tuple(Evidence.__dataclass_fields__)
 
 
-def weigh(query: Query, chosen: list[Candidate], best: Candidate, document: Document,
+def weigh(query: Query, chosen: Sequence[Quoted], best: Quoted, document: Document,
           agree: bool, page_terms: frozenset[str]) -> Evidence:
     """The evidence that ``chosen`` (``best`` first among them) answers ``query``;
     ``page_terms``: the stemmed content words of the page and its title."""
