@@ -59,6 +59,9 @@ def analyser() -> Analyser:
     ("gsh support call length", "session", "session_length"),
     ("how long are the guided self-help calls", "session", "session_length"),
     ("r u open sat?", "referral", "opening_hours"),
+    ("emdr how long b4 1st appt", "referral", "waiting_time"),  # b4, 1st: before, first
+    # hours that something takes are no opening hours
+    ("I can't stop washing my hands, it takes hours every night, what can help?", None, None),
     ("Is open weighing done at the start of eating disorder therapy sessions?", None, None),
     ("How long do long-term psychotherapy groups run, and what does slow-open mean?",
      "duration", "sessions"),
