@@ -280,8 +280,9 @@ def _identify(text: str) -> str:
 
 
 _WORD = re.compile(r"[^\W\d_]+")
-_TREATMENT_NAME = re.compile(r"\b([a-z]+)therap(?:y|ies)\b"
-                             r"|\b([a-z]+)[ -](?:therapy|therapies|treatment|counselling|clinic)\b")
+_TREATMENT_NAME = re.compile(
+    r"\b([a-z]+)therap(?:y|ies)\b"
+    r"|\b([a-z]+)[ -](?:therapy|therapies|treatment|counselling|clinic|infusions?)\b")
 
 
 def _plain(text: str) -> str:

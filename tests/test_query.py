@@ -180,6 +180,7 @@ def test_a_misspelt_asking_word_is_read_as_its_keyword_but_other_forms_are_kept(
     ("do you offer hypnotherapy for stopping smoking", "hypnotherapy"),
     ("do you offer equine therapy?", "equine therapy"),
     ("is there a ketamine clinic", "ketamine clinic"),
+    ("Do you offer ketamine infusions for treatment-resistant depression?", "ketamine infusions"),
     ("how long does CBT take", ""),  # ours
     ("does the walking group therapy meet in winter", ""),  # named: ours
     ("what is psychotherapy", ""),  # the vocabulary reads it as ours
