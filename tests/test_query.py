@@ -15,6 +15,7 @@ from search.vocabulary import load_vocabulary
 TITLES = [("cbt.md", "Cognitive behavioural therapy (CBT)"),
           ("tfcbt.md", "Trauma-focused cognitive behavioural therapy (TF-CBT)"),
           ("cbti.md", "CBT for insomnia (CBT-I)"),
+          ("tms.md", "Transcranial magnetic stimulation (TMS)"),
           ("ect.pdf", "Electroconvulsive therapy (ECT)"),
           ("walk.txt", "Walking group therapy"), ("art.html", "Art therapy")]
 OUR_WORDS = {"therapy", "session", "wait", "refer", "line", "open", "group", "cbt", "time",
@@ -228,6 +229,7 @@ def test_the_words_that_name_a_treatment_are_told_apart_from_what_is_asked(
     ("what is trauma focused cognitive behavioral therapy", {"tfcbt.md"}),
     ("how long does CBT take", {"cbt.md"}),
     ("is cbt or cbt for insomnia better for sleep", {"cbt.md", "cbti.md"}),
+    ("Is rTMS performed under general anaesthesia?", {"tms.md"}),  # rTMS is our TMS
 ])
 def test_the_longest_name_in_a_question_names_its_page(analyser: Analyser, question: str,
                                                         named: set[str]) -> None:
