@@ -93,13 +93,23 @@ def weigh(query: Query, chosen: Sequence[Quoted], best: Quoted, document: Docume
     body = set(meaning_terms(" ".join((*section.breadcrumb,
                                        document.text[section.start:section.end]))))
     named = 0.0 if not query.treatments else (1.0 if best.doc_id in query.treatments else -1.0)
+    # A word the vocabulary reads as another ("temper" as anger management) is found
+    # where what it is read as is found.
+    read_as: dict[str, set[str]] = {}
+    for phrase, terms in query.expansion.phrases:
+        for term in meaning_terms(phrase):
+            read_as.setdefault(term, set()).update(meaning_terms(" ".join(terms)))
+
+    def found(term: str, where: set[str] | frozenset[str]) -> bool:
+        return term in where or bool(read_as.get(term, set()) & where)
+
     return Evidence(
         sentence=best.sentence, passage=best.passage,
         intent=0.5 if query.intent is None else float(best.in_intent),
         answer_type=0.5 if query.answer_type is None else float(
             any(c.carries_type for c in chosen)),
-        words=len(words & body) / len(words) if words else 0.0,
-        asked=(sum(t in page_terms for t in query.asked_terms) / len(query.asked_terms))
+        words=sum(found(t, body) for t in words) / len(words) if words else 0.0,
+        asked=(sum(found(t, page_terms) for t in query.asked_terms) / len(query.asked_terms))
         if query.asked_terms else 1.0,
         agree=float(agree),
         named=named)

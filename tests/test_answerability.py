@@ -138,6 +138,20 @@ def test_what_is_asked_of_a_page_chooses_its_section(answerer: Answerer, questio
     assert first_section(answer) == section
 
 
+@pytest.mark.parametrize(("question", "section"), [
+    # "gsh" and "marriage counselling" are found where what the vocabulary reads them as is
+    ("gsh suitable for panic?", "Who can guided self-help help?"),
+    ("do you do marriage counselling when one of us is depressed?",
+     "Who can couples therapy help?"),
+])
+def test_words_count_as_found_where_the_vocabulary_reading_is(answerer: Answerer,
+                                                              question: str, section: str) -> None:
+    answer = answerer.ask(question)
+    assert answer.answered, answer.reason
+    assert first_section(answer) == section and answer.evidence is not None
+    assert answer.evidence.words >= 0.5 and answer.evidence.asked >= 0.5
+
+
 def test_the_decision_weighs_the_intent_as_read_on_the_page(answerer: Answerer) -> None:
     answer = answerer.ask("what is a mental state examination")
     assert answer.query is not None and answer.query.intent == "what_is"  # as analysed
