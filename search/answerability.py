@@ -97,8 +97,9 @@ def weigh(query: Query, chosen: Sequence[Quoted], best: Quoted, document: Docume
     # where what it is read as is found.
     read_as: dict[str, set[str]] = {}
     for phrase, terms in query.expansion.phrases:
-        for term in meaning_terms(phrase):
-            read_as.setdefault(term, set()).update(meaning_terms(" ".join(terms)))
+        words_of_phrase, reading = _reading(phrase, terms)
+        for term in words_of_phrase:
+            read_as.setdefault(term, set()).update(reading)
 
     def found(term: str, where: set[str] | frozenset[str]) -> bool:
         return term in where or bool(read_as.get(term, set()) & where)
@@ -113,6 +114,14 @@ def weigh(query: Query, chosen: Sequence[Quoted], best: Quoted, document: Docume
         if query.asked_terms else 1.0,
         agree=float(agree),
         named=named)
+
+
+@functools.lru_cache(maxsize=4096)
+def _reading(phrase: str, terms: tuple[str, ...]) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The stemmed words of a phrase the vocabulary reads, and of what it reads it as."""
+    from search.lexical import meaning_terms
+
+    return tuple(meaning_terms(phrase)), frozenset(meaning_terms(" ".join(terms)))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ values, the values seen on fewer pages are flagged.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -185,8 +186,6 @@ class FactCheck:
     first quotes a phone number or a waiting time, and each answer's warnings."""
 
     def __init__(self, texts: Callable[[], Mapping[str, str]]) -> None:
-        import threading
-
         self._texts = texts
         self._found: list[Disagreement] | None = None
         # The app's sessions share one answerer: the first of them works it out, once.

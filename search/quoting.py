@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from itertools import takewhile
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from search.answer_record import Citation
 from search.config import AnswerSettings
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 SENTENCE_CACHE_SIZE = 20_000
 #: List items a lead-in ending in ":" brings with it, at most.
 MAX_LIST_ITEMS = 12
+K = TypeVar("K")
 _LIST_ITEM = re.compile(r"(?:^|\n)[ \t]*(?:[-*•‣◦▪]|\d{1,2}[.)])[ \t]+$")
 
 
@@ -61,6 +63,7 @@ class Quoter:
         self._rows: dict[tuple[str, tuple[str, ...]], list[int]] | None = None
         self._terms: dict[str, frozenset[str]] = {}
         self._sentence_terms: dict[int, frozenset[str]] = {}
+        self._title_terms: dict[str, frozenset[str]] = {}
 
     def document(self, doc_id: str) -> Document:
         return self.searcher.snapshot.documents[doc_id].document
@@ -215,21 +218,14 @@ class Quoter:
 
     def page_terms(self, document: Document) -> frozenset[str]:
         """The stemmed content words of a page and its title, worked out once per page."""
-        terms = self._terms.get(document.doc_id)
-        if terms is None:
-            from search.lexical import content_terms
-
-            terms = frozenset(content_terms(f"{document.title}\n{document.text}"))
-            self._terms[document.doc_id] = terms
-        return terms
+        return _terms_of(self._terms, document.doc_id,
+                         lambda: f"{document.title}\n{document.text}")
 
     def asked_of_page(self, query: Query, document: Document) -> frozenset[str]:
         """What the question asks about besides the page's treatment: "what are the four
         skills modules in DBT" → four, skill, modul on the DBT page."""
-        from search.lexical import content_terms
-
-        return (frozenset(query.asked_terms) - query.naming_terms
-                - frozenset(content_terms(document.title)))
+        title = _terms_of(self._title_terms, document.doc_id, lambda: document.title)
+        return frozenset(query.asked_terms) - query.naming_terms - title
 
     def intent_on(self, query: Query, document: Document, intent: Any) -> Any:
         """The intent to prefer a section by on this page. An intent about the treatment
@@ -242,13 +238,7 @@ class Quoter:
 
     def sentence_terms(self, position: int, text: str) -> frozenset[str]:
         """The stemmed content words of a quotable sentence, worked out once each."""
-        terms = self._sentence_terms.get(position)
-        if terms is None:
-            from search.lexical import content_terms
-
-            terms = frozenset(content_terms(text))
-            self._sentence_terms[position] = terms
-        return terms
+        return _terms_of(self._sentence_terms, position, lambda: text)
 
     def citation(self, n: int, candidate: Candidate) -> Citation:
         """Citation ``n`` of a quoted sentence: its passage, section, page and exact span."""
@@ -258,6 +248,16 @@ class Quoter:
                         BREADCRUMB_SEPARATOR.join(candidate.section.breadcrumb),
                         document.page_at(candidate.start), candidate.start, candidate.end,
                         document.text[candidate.start:candidate.end])
+
+
+def _terms_of(cache: dict[K, frozenset[str]], key: K, text: Callable[[], str]) -> frozenset[str]:
+    """The stemmed content words of ``text()``, kept in ``cache`` under ``key``."""
+    terms = cache.get(key)
+    if terms is None:
+        from search.lexical import content_terms
+
+        terms = cache[key] = frozenset(content_terms(text()))
+    return terms
 
 
 def is_item(text: str, start: int) -> bool:
