@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 SENTENCE_CACHE_SIZE = 20_000
 #: List items a lead-in ending in ":" brings with it, at most.
 MAX_LIST_ITEMS = 12
+#: A word asked about that at most this many of a page's sentences mention brings them in
+#: as candidates, wherever the search ranked their passages.
+RARE_MENTIONS = 2
 K = TypeVar("K")
 _LIST_ITEM = re.compile(r"(?:^|\n)[ \t]*(?:[-*•‣◦▪]|\d{1,2}[.)])[ \t]+$")
 
@@ -104,14 +107,36 @@ class Quoter:
                         chunk = self.searcher.snapshot.chunks[row]
                         for position in quotable.within(doc_id, chunk.start, chunk.end):
                             owners.setdefault(position, row)
+        asked = self.asked_of_page(query, document)
+        for position, row in self.rare_mentions(asked, document):
+            owners.setdefault(position, row)
         if not owners and hits:
             top = next((h for h in hits if h.chunk.doc_id == doc_id), hits[0])
             for position in quotable.within(doc_id, top.chunk.start, top.chunk.end):
                 owners.setdefault(position, top.row)
         answer_type = self.rules.answer_types.get(query.answer_type or "")
-        asked = self.asked_of_page(query, document)
         return self.scored([(doc_id, row, p) for p, row in owners.items()], vector,
                             answer_type, intent, asked)
+
+    def rare_mentions(self, asked: frozenset[str],
+                      document: Document) -> list[tuple[int, int]]:
+        """(sentence, passage row) of the sentences that alone on the page mention a word
+        asked about: "ect drive after tx?" asks about the one sentence that says when you
+        may drive, whichever passage the search ranked."""
+        quotable, chunks = self.searcher.snapshot.sentences, self.searcher.snapshot.chunks
+        mentions: dict[str, list[int]] = {}
+        for position in quotable.of_document(document.doc_id) if asked else ():
+            span = quotable.span(position)
+            for term in asked & self.sentence_terms(position, document.text[span.start:
+                                                                            span.end]):
+                mentions.setdefault(term, []).append(position)
+        found: list[tuple[int, int]] = []
+        for position in (p for ps in mentions.values() if len(ps) <= RARE_MENTIONS for p in ps):
+            span = quotable.span(position)
+            found.extend((position, row) for row in self.section_rows(document.doc_id,
+                                                                      span.breadcrumb)
+                         if chunks[row].start <= span.start and span.end <= chunks[row].end)
+        return found
 
     def scored(self, items: list[tuple[str, int, int]], vector: np.ndarray,
                 answer_type: Any, intent: Any,
@@ -159,7 +184,14 @@ class Quoter:
         floor = best.score - self.settings.sentence_margin
         rivals = sorted((c for c in candidates if c.score >= floor
                          and c.section == best.section), key=lambda c: -c.score)
-        return self.with_list(best, rivals[: self.settings.max_sentences], document)
+        rivals = rivals[: self.settings.max_sentences]
+        # A question that asks for a fact quotes it: "how long are the sessions, and is
+        # there one on my own?" gets "Sessions last 60 to 75 minutes" beside the best.
+        stating = [c for c in candidates if c.carries_type and c.section == best.section]
+        if stating and not any(c.carries_type for c in rivals):
+            rivals = [*rivals[: self.settings.max_sentences - 1],
+                      max(stating, key=lambda c: c.score)]
+        return self.with_list(best, rivals, document)
 
     def with_list(self, best: Candidate, chosen: list[Candidate],
                    document: Document) -> list[Candidate]:

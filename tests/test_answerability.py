@@ -152,6 +152,23 @@ def test_words_count_as_found_where_the_vocabulary_reading_is(answerer: Answerer
     assert answer.evidence.words >= 0.5 and answer.evidence.asked >= 0.5
 
 
+@pytest.mark.parametrize(("question", "section", "fact"), [
+    # the one sentence that mentions driving, in a passage the search ranked low
+    ("ect drive after tx?", "What happens during an ECT treatment?", "24 hours"),
+    # a count of appointments, not how long one lasts
+    ("camhs ax how many appts usually", "How long does the assessment take?",
+     "one or two appointments"),
+    # asked for a length, the sentence stating it is quoted beside the closest one
+    ("How long are couple therapy sessions, and are individual sessions offered to each "
+     "partner?", "What happens in a couples therapy session?", "60 to 75 minutes"),
+])
+def test_the_sentence_stating_what_is_asked_is_quoted(answerer: Answerer, question: str,
+                                                      section: str, fact: str) -> None:
+    answer = answerer.ask(question)
+    assert answer.answered, answer.reason
+    assert first_section(answer) == section and fact in answer.answer
+
+
 def test_the_decision_weighs_the_intent_as_read_on_the_page(answerer: Answerer) -> None:
     answer = answerer.ask("what is a mental state examination")
     assert answer.query is not None and answer.query.intent == "what_is"  # as analysed

@@ -36,7 +36,7 @@ def analyser() -> Analyser:
     ("whats the email address for the crisis team", "referral", "email"),
     ("how much does CBT cost", "cost", "price"),
     ("how long does CBT take", "duration", "sessions"),
-    ("how many sessions of IPT will I get", "duration", "sessions"),
+    ("how many sessions of IPT will I get", "duration", "session_count"),
     ("how long is a cbt session", "session", "session_length"),
     ("min age for play thrpy", "who_for", "age"),
     ("side effects of ECT", "side_effects", None),
@@ -47,17 +47,18 @@ def analyser() -> Analyser:
     ("How many beds does the crisis house have?", None, "count"),
     # staff shorthand: "no. of" counts, it is not a phone number; "ax" is an assessment
     ("art thrpy initial block no. of wks", "duration", "sessions"),
-    ("bereavment counselling no. of sesh", "duration", "sessions"),
+    ("bereavment counselling no. of sesh", "duration", "session_count"),
     ("ed line no.", "referral", "phone"),
     ("psych ax appt length", "session", "session_length"),
     ("dbt waitin time?", "referral", "waiting_time"),  # a misspelt keyword, read as it
     ("crisis team no 24/7?", "referral", "phone"),  # "no" for number, after "team"
     ("crisis team no longer rings me", None, None),
     ("dbt prog length", "duration", "sessions"),
-    ("how many sesssions of cbt", "duration", "sessions"),
-    ("how many play therapy sessions do children usually get", "duration", "sessions"),
+    ("how many sesssions of cbt", "duration", "session_count"),
+    ("how many play therapy sessions do children usually get", "duration", "session_count"),
     # a call's length is a session's, not a phone number; "open" of a compound is no hours
     ("gsh support call length", "session", "session_length"),
+    ("How long are couple therapy sessions?", "session", "session_length"),
     ("how long are the guided self-help calls", "session", "session_length"),
     ("r u open sat?", "referral", "opening_hours"),
     ("emdr how long b4 1st appt", "referral", "waiting_time"),  # b4, 1st: before, first
