@@ -5,15 +5,14 @@ The question is analysed once (``search.query``); the crisis check reads the who
 first. An approved answer that matches the question closely is returned word for word. A
 question about the service that names no treatment ("number to book?") is answered from
 the sentence most pages share in the sections of its intent. Otherwise the answer comes
-from one page: the first ranked page the question names, or that has a section for its
-intent; ``search.quoting`` picks its sentences, and ``search.answerability`` decides
-whether they answer the question.
+from one page (``search.page_choice``): ``search.quoting`` picks its sentences, and
+``search.answerability`` decides whether they answer the question.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from search.answer_record import NOT_COVERED, NOT_ENGLISH, Answer, AnswerSentence, Citation
 from search.answerability import load_answerability_model, weigh
@@ -23,9 +22,10 @@ from search.config import AnswerSettings
 from search.documents import BREADCRUMB_SEPARATOR, Chunk
 from search.facts import FactCheck
 from search.index import StoredDocument
+from search.page_choice import answering_page
 from search.query import Query
 from search.quoting import Candidate, Quoter
-from search.retrieval import Filters, Hit, Searcher
+from search.retrieval import Filters, Searcher
 from search.safety import Safety, load_crisis_check
 
 if TYPE_CHECKING:
@@ -166,7 +166,7 @@ class Answerer:
             return replace(base, reason="Nothing in our content matches this question.")
         intent = self.rules.intents.get(query.intent or "")
         answer_type = self.rules.answer_types.get(query.answer_type or "")
-        doc_id = self._page(query, hits, intent)
+        doc_id = answering_page(query, hits, intent, self.quoting, vector)
         document = self.quoting.document(doc_id)
         intent = self.quoting.intent_on(query, document, intent)
         sections = [s for s in document.sections if not self.rules.boilerplate(s.heading)]
@@ -188,19 +188,6 @@ class Answerer:
         # The evidence weighs the intent as read on this page (``Quoter.intent_on``).
         on_page = replace(query, intent=intent.name if intent is not None else None)
         return self._decide(base, on_page, chosen, agree, stated=stated)
-
-    def _page(self, query: Query, hits: tuple[Hit, ...], intent: Any) -> str:
-        """The page to quote: the first ranked one the question names; else the first of
-        the top three that has a section for the intent; else the first."""
-        docs = list(dict.fromkeys(h.chunk.doc_id for h in hits))
-        named = [d for d in docs if d in query.treatments]
-        if named:
-            return named[0]
-        if intent is not None:
-            for doc_id in docs[:3]:
-                if any(intent.heads(s.heading) for s in self.quoting.document(doc_id).sections):
-                    return doc_id
-        return docs[0]
 
     def _decide(self, base: Answer, query: Query, chosen: list[Candidate], agree: bool,
                 notice: str = "", stated: bool = False) -> Answer:

@@ -169,6 +169,18 @@ def test_the_sentence_stating_what_is_asked_is_quoted(answerer: Answerer, questi
     assert first_section(answer) == section and fact in answer.answer
 
 
+def test_the_second_page_answers_when_its_best_sentence_is_clearly_better(
+        answerer: Answerer) -> None:
+    # the children's team's page ranks first; the ADHD page says from what age it assesses
+    answer = answerer.ask("My son is 5 and he literally cannot sit still, nursery say he's "
+                          "always running off and lashing out without thinking and can't "
+                          "concentrate on anything. Can he be checked for it now or is he too "
+                          "young?")
+    assert answer.answered, answer.reason
+    assert answer.passages[0].chunk.doc_id != "adhd-assessment.html"
+    assert answer.citations[0].doc_id == "adhd-assessment.html" and "age 6" in answer.answer
+
+
 def test_the_decision_weighs_the_intent_as_read_on_the_page(answerer: Answerer) -> None:
     answer = answerer.ask("what is a mental state examination")
     assert answer.query is not None and answer.query.intent == "what_is"  # as analysed
