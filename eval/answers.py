@@ -8,7 +8,8 @@ Answers: answerable questions answered, first citation from the section that ans
 required facts in the answer, close-but-unanswerable questions refused; by writing style
 too. Crisis: recall on the crisis messages of ``--crisis`` (that split) and ``--fresh``
 (all of it), false alarms on every other message of those files and on every question of
-``--questions`` (none of them is a crisis).
+``--questions`` except those labelled ``"crisis"`` (by a reader who had not seen the
+check's verdicts: "my flatmate says she'll kill herself tonight"), whose recall is shown.
 """
 
 from __future__ import annotations
@@ -39,10 +40,14 @@ def main() -> None:
     documents = searcher.snapshot.documents
     tally: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
     alarms: list[bool] = []
+    recall: dict[str, list[bool]] = defaultdict(list)
     for path in args.questions:
         for question in load_questions(path, args.split):
             answer = answerer.ask(question.text)
-            alarms.append(answer.safety.crisis)
+            if question.crisis:  # labelled a crisis by a reader blind to the check
+                recall[f"{path.stem}, labelled crisis"].append(answer.safety.crisis)
+            else:
+                alarms.append(answer.safety.crisis)
             for group in ("all", question.style or path.stem):
                 row = tally[group]
                 if not question.answerable:
@@ -59,7 +64,6 @@ def main() -> None:
         print(f"{group:<12}" + "".join(f"{_share(row[k]):>16}" if k != "cited" else
                                        f"{_share(row[k]):>18}"
                                        for k in ("answered", "cited", "facts", "refused")))
-    recall: dict[str, list[bool]] = defaultdict(list)
     for path, whole in [(p, False) for p in args.crisis] + [(p, True) for p in args.fresh]:
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line) if line.strip() else None

@@ -36,6 +36,9 @@ class Question:
     style: str | None = None
     #: About the service as a whole: any page's section stating ``must_contain`` answers it.
     service: bool = False
+    #: A crisis message in a question set ("my flatmate says she'll kill herself tonight"),
+    #: labelled by a reader who had not seen the crisis check's verdicts: its category.
+    crisis: str | None = None
 
 
 def load_questions(path: Path, split: str | None = None) -> list[Question]:
@@ -50,6 +53,7 @@ def load_questions(path: Path, split: str | None = None) -> list[Question]:
                 section=raw.get("section"), must_contain=tuple(raw.get("must_contain", ())),
                 answerable=bool(raw.get("answerable", True)), split=raw.get("split"),
                 style=raw.get("style"), service=bool(raw.get("service", False)),
+                crisis=raw.get("crisis") or None,
             )
         except (ValueError, KeyError, TypeError) as error:
             raise QueryError(f"{path}, line {number}: not a question record ({error})") from error

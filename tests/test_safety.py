@@ -28,6 +28,9 @@ DIRECT = [
     ("relapsed, cutting now", "self_harm"),
     ("I self harmed last night and it might need stitches", "self_harm"),
     ("who do we ring right now, my son has taken pills", "overdose"),
+    # someone else's self-harm, now or intended
+    ("my 16 year old is in a bad way tonight and I think she might hurt herself", "self_harm"),
+    ("my girlfriend self harms, is DBT meant for her", "self_harm"),
 ]
 LOOKALIKES = [
     "this waiting list is killing me",
@@ -40,6 +43,8 @@ LOOKALIKES = [
     "I used to burn myself as a teenager, can DBT help with the scars on how I feel?",
     "I've made my peace with my dad's diagnosis, now how do I support him?",
     "my mum has taken tablets for her blood pressure for years, can she have CBT?",
+    "can DBT help someone who self-harms?",
+    "she hurt herself falling off her bike, is that why she's anxious about PE?",
 ]
 
 
