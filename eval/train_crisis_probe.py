@@ -5,7 +5,8 @@
         --ordinary eval/styles.jsonl eval/questions.jsonl [--split dev] [--write]
 
 ``--crisis`` files hold labelled lines (``"crisis": true/false``); ``--ordinary`` files hold
-questions, none of them a crisis. Only lines of ``--split`` (or with no split) are used.
+questions, a crisis only where labelled (``"crisis": "self_harm"``). Only lines of
+``--split`` (or with no split) are used.
 The probe's threshold is the lowest at which, in 5-fold cross-validation, patterns or probe
 raise the banner on at most ``--max-alarms`` of the messages that are not a crisis; the
 report gives recall and false alarms there. ``--write`` fits on everything and saves
@@ -49,8 +50,10 @@ def main() -> None:
             if row is None or row.get("split", args.split) != args.split:
                 continue
             texts.append(row["text"])
-            labels.append(False if ordinary else bool(row["crisis"]))
-            everyday.append(ordinary or (path in args.everyday and not row["crisis"]))
+            # an ordinary question may be labelled a crisis ("crisis": "self_harm")
+            crisis = bool(row.get("crisis"))
+            labels.append(crisis)
+            everyday.append(not crisis and (ordinary or path in args.everyday))
     y = np.array(labels)
     calm = np.array(everyday)
     embedder = load_embedder(Settings().model)
