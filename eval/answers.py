@@ -69,7 +69,8 @@ def main() -> None:
             row = json.loads(line) if line.strip() else None
             if row is None or (not whole and row.get("split") != args.split):
                 continue
-            flagged = answerer.crisis.check(row["text"], searcher.embedder).crisis
+            flagged = answerer.crisis.check(row["text"], searcher.embedder, english=searcher
+                                            .analyse(row["text"]).english).crisis
             if row["crisis"]:
                 language = row.get("lang") or row.get("language", "en")
                 recall[f"{path.stem} {language}"].append(flagged)

@@ -49,6 +49,8 @@ def main() -> None:
             row = json.loads(line) if line.strip() else None
             if row is None or row.get("split", args.split) != args.split:
                 continue
+            if (row.get("lang") or row.get("language") or "en") != "en":
+                continue  # the probe reads English only (search.safety); patterns the rest
             texts.append(row["text"])
             # an ordinary question may be labelled a crisis ("crisis": "self_harm")
             crisis = bool(row.get("crisis"))

@@ -75,7 +75,7 @@ class Answerer:
         own_words = (query.expansion.text == query.asked
                      and not self.searcher.settings.expand_dense)
         safety = self.crisis.check(query.asked, self.searcher.embedder,
-                                   vector if own_words else None)
+                                   vector if own_words else None, query.english)
         ranked = self.searcher.ranked(query, self.settings.passages, mode=mode,
                                       filters=filters, vector=vector)
         hits = tuple(ranked.hits)

@@ -217,7 +217,8 @@ def create_app(index_dir: Path | str, settings: Settings | None = None) -> FastA
             return JSONResponse({"stored": False, "reason": "feedback is switched off"},
                                 status_code=409)
         said = f"{text}\n{body.comment}"
-        if current.crisis.check(said, current.searcher.embedder).crisis:
+        if current.crisis.check(said, current.searcher.embedder,
+                                english=current.searcher.analyse(text).english).crisis:
             return JSONResponse({"stored": False, "reason": "crisis messages are never "
                                  "stored"}, status_code=200)
         record = feedback.record(text, body.answer, body.verdict, body.comment,

@@ -54,10 +54,14 @@ class CrisisCheck:
     _vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def check(self, question: str, embedder: Embedder | None = None,
-              vector: np.ndarray | None = None) -> Safety:
+              vector: np.ndarray | None = None, english: bool = True) -> Safety:
         """Patterns first (no model needed); then, given an embedder, by meaning.
 
-        ``vector`` is the question's embedding when the caller has it already.
+        ``vector`` is the question's embedding when the caller has it already. A message
+        not in English (``Query.english``) is read by the patterns of its language only:
+        the model's vectors of other languages say nothing of their meaning, and a probe
+        over them raised the banner on nine in ten everyday Polish, Urdu or Spanish
+        questions ("Czy jest możliwość terapii w języku polskim?").
         """
         text = " ".join(question.replace("’", "'").replace("‘", "'").split())
         for pattern in self.not_crisis:
@@ -66,7 +70,7 @@ class CrisisCheck:
         if self.person is None or self.person.search(text):
             patterns.extend(self.topics)
         found = tuple(dict.fromkeys(kind for kind, p in patterns if p.search(text)))
-        if not found and embedder is not None:
+        if not found and embedder is not None and english:
             found = self._similar(question, embedder, vector)
         return Safety(bool(found), found, self.guidance if found else "")
 

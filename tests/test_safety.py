@@ -93,6 +93,23 @@ def test_ordinary_questions_pass_the_meaning_check(check, embedder, text: str) -
     assert not check.check(text, embedder).crisis
 
 
+@pytest.mark.model
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("Czy mogę zmienić termin wizyty na czwartek?", False),
+    ("¿Cuánto tiempo hay que esperar para empezar la terapia?", False),
+    ("Olá, preciso de um intérprete para a consulta de amanhã.", False),
+    ("هل يمكنني تغيير موعدي إلى الأسبوع القادم؟", False),
+    ("Nie chcę dłużej żyć, mam dość wszystkiego", True),
+    ("Quiero quitarme la vida esta noche", True),
+    ("أريد أن أنهي حياتي", True),
+])
+def test_a_message_in_another_language_is_read_by_its_patterns_not_the_model(
+        check, embedder, text: str, crisis: bool) -> None:  # type: ignore[no-untyped-def]
+    # The English model's vectors of other languages mean nothing: a probe over them
+    # raised the banner on nine in ten everyday messages in the other languages.
+    assert check.check(text, embedder, english=False).crisis is crisis
+
+
 def test_the_guidance_is_configurable_and_never_empty(tmp_path: Path) -> None:
     custom = AnswerSettings(crisis_guidance="Call the duty team on 0808 157 0360.")
     check = load_crisis_check(custom.crisis_guidance, custom.safety_file)
