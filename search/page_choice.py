@@ -1,6 +1,7 @@
 """Which page a question is answered from: the first ranked page the question names; else
-the first of the top three with a section for the question's intent; else the first,
-unless the second page's best sentence answers clearly better than the first page's.
+the third, when only it of the top three has a section for the question's intent; else of
+the first two pages the one whose best sentence scores best, the second needing
+``PAGE_MARGIN`` more (a section for the intent counts in that score).
 
 The rankers order passages; the quoter scores sentences with what the question asks for
 (its intent's section, the fact it asks for, its words). A page ranked second whose best
