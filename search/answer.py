@@ -166,7 +166,7 @@ class Answerer:
             return replace(base, reason="Nothing in our content matches this question.")
         intent = self.rules.intents.get(query.intent or "")
         answer_type = self.rules.answer_types.get(query.answer_type or "")
-        doc_id = answering_page(query, hits, intent, self.quoting, vector)
+        doc_id, scored = answering_page(query, hits, intent, self.quoting, vector)
         document = self.quoting.document(doc_id)
         intent = self.quoting.intent_on(query, document, intent)
         sections = [s for s in document.sections if not self.rules.boilerplate(s.heading)]
@@ -177,7 +177,8 @@ class Answerer:
                 answer_type.found_in(document.text[s.start:s.end]) for s in sections):
             return replace(base, reason=f"Our {document.title} page does not give "
                                         f"{answer_type.label}.")
-        candidates = self.quoting.candidates(query, hits, vector, document, intent)
+        candidates = scored if scored is not None else self.quoting.candidates(
+            query, hits, vector, document, intent)
         chosen = self.quoting.choose(candidates, document)
         if not chosen:
             return replace(base, reason=f"Our {document.title} page has nothing to quote.")

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from search.query import Query
-    from search.quoting import Quoter
+    from search.quoting import Candidate, Quoter
     from search.retrieval import Hit
 
 #: How much better (in the quoter's score) the second page's best sentence must be.
@@ -26,22 +26,24 @@ PAGE_MARGIN = 0.1
 
 
 def answering_page(query: Query, hits: tuple[Hit, ...], intent: Any, quoter: Quoter,
-                   vector: np.ndarray) -> str:
+                   vector: np.ndarray) -> tuple[str, list[Candidate] | None]:
+    """The page, with its candidate sentences when the choice scored them (else None)."""
     docs = list(dict.fromkeys(h.chunk.doc_id for h in hits))
     named = [d for d in docs if d in query.treatments]
     if named:
-        return named[0]
+        return named[0], None
     if intent is not None:
         with_section = [d for d in docs[:3] if any(intent.heads(s.heading)
                                                    for s in quoter.document(d).sections)]
         if with_section and with_section[0] not in docs[:2]:
-            return with_section[0]
-    best, best_score = docs[0], float("-inf")
+            return with_section[0], None
+    best: tuple[str, list[Candidate] | None] = (docs[0], None)
+    best_score = float("-inf")
     for rank, doc_id in enumerate(docs[:2]):
         document = quoter.document(doc_id)
         candidates = quoter.candidates(query, hits, vector, document,
                                        quoter.intent_on(query, document, intent))
         score = max((c.score for c in candidates), default=float("-inf")) - PAGE_MARGIN * rank
         if score > best_score:
-            best, best_score = doc_id, score
+            best, best_score = (doc_id, candidates), score
     return best

@@ -67,6 +67,7 @@ class Quoter:
         self._terms: dict[str, frozenset[str]] = {}
         self._sentence_terms: dict[int, frozenset[str]] = {}
         self._title_terms: dict[str, frozenset[str]] = {}
+        self._mentions: dict[str, dict[str, list[int]]] = {}
 
     def document(self, doc_id: str) -> Document:
         return self.searcher.snapshot.documents[doc_id].document
@@ -124,14 +125,16 @@ class Quoter:
         asked about: "ect drive after tx?" asks about the one sentence that says when you
         may drive, whichever passage the search ranked."""
         quotable, chunks = self.searcher.snapshot.sentences, self.searcher.snapshot.chunks
-        mentions: dict[str, list[int]] = {}
-        for position in quotable.of_document(document.doc_id) if asked else ():
-            span = quotable.span(position)
-            for term in asked & self.sentence_terms(position, document.text[span.start:
-                                                                            span.end]):
-                mentions.setdefault(term, []).append(position)
+        mentions = self._mentions.get(document.doc_id)
+        if mentions is None:  # each stemmed word of the page → its sentences, once a page
+            mentions = self._mentions[document.doc_id] = {}
+            for position in quotable.of_document(document.doc_id):
+                span = quotable.span(position)
+                for term in self.sentence_terms(position, document.text[span.start:span.end]):
+                    mentions.setdefault(term, []).append(position)
         found: list[tuple[int, int]] = []
-        for position in (p for ps in mentions.values() if len(ps) <= RARE_MENTIONS for p in ps):
+        for position in (p for term in asked if len(mentions.get(term, ())) <= RARE_MENTIONS
+                         for p in mentions.get(term, ())):
             span = quotable.span(position)
             found.extend((position, row) for row in self.section_rows(document.doc_id,
                                                                       span.breadcrumb)
