@@ -165,7 +165,7 @@ class Answerer:
         if not hits:
             return replace(base, reason="Nothing in our content matches this question.")
         intent = self.rules.intents.get(query.intent or "")
-        answer_type = self.rules.answer_types.get(query.answer_type or "")
+        answer_type = self.rules.answer_type_of(query)
         doc_id, scored = answering_page(query, hits, intent, self.quoting, vector)
         document = self.quoting.document(doc_id)
         intent = self.quoting.intent_on(query, document, intent)
@@ -220,7 +220,7 @@ class Answerer:
         """What most pages say in the sections of the question's intent ("number to
         book?"); in a crisis, what the crisis pages say."""
         intent = self.rules.intents[query.intent or ""]
-        answer_type = self.rules.answer_types.get(query.answer_type or "")
+        answer_type = self.rules.answer_type_of(query)
         scope = replace(filters or Filters(), headings=intent.headings)
         if safety.crisis:
             crisis_docs = frozenset(d for d, s in self.documents.items()

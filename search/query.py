@@ -60,6 +60,8 @@ class Query:
     #: The stemmed words of the phrases that named a treatment ("couples therapy",
     #: "DBT", "gsh", "electroshock"): which page, not what is asked of it.
     naming_terms: frozenset[str] = frozenset()
+    #: What a question of the count type counts ("how many crisis house beds?").
+    counted: tuple[str, ...] = ()
 
     @property
     def english(self) -> bool:
@@ -76,7 +78,7 @@ class Query:
                 "treatments": sorted(self.treatments), "intent": self.intent,
                 "answer_type": self.answer_type, "excerpted": self.excerpted,
                 "topic_words": self.topic_words, "asked_terms": list(self.asked_terms),
-                "unknown_treatment": self.unknown_treatment,
+                "unknown_treatment": self.unknown_treatment, "counted": list(self.counted),
                 "expansion": list(self.expansion.added)}
 
 
@@ -118,8 +120,9 @@ class Analyser:
         # I just lie on the sofa waiting... how is that meant to get better?" the
         # "waiting" of the story does not make it a question about waiting lists.
         asking = _plain(asking_part(expansion.text))
-        answer_type = next((t.name for t in self.rules.answer_types.values()
-                            if any(p.search(asking) for p in t.asks)), None)
+        typed = next(((t.name, found) for t in self.rules.answer_types.values()
+                      for p in t.asks if (found := p.search(asking))), None)
+        answer_type = typed[0] if typed else None
         intent = next((i.name for i in self.rules.intents.values()
                        if any(p.search(asking) for p in i.asks)), None)
         implied = self.rules.answer_types[answer_type].intent if answer_type else None
@@ -131,7 +134,8 @@ class Analyser:
         return Query(asked, text, self.language_of(asked), expansion, named, intent,
                      answer_type, excerpted, len(topic), tuple(dict.fromkeys(asked_terms)),
                      "" if named else self.unknown_treatment(asking),
-                     self._naming_terms(naming))
+                     self._naming_terms(naming), self.rules.counted(typed[1]) if typed else ())
+
 
     def _naming_terms(self, phrases: tuple[str, ...]) -> frozenset[str]:
         """The stemmed words of the phrases that named a treatment, worked out once each."""

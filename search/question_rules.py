@@ -8,11 +8,21 @@ import functools
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from search.config import DATA_DIR
 from search.errors import ConfigError
+
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class Query(Protocol):  # search.query.Query, as read here (no import cycle)
+        @property
+        def answer_type(self) -> str | None: ...
+        @property
+        def counted(self) -> tuple[str, ...]: ...
 
 DEFAULT_QUESTION_RULES = DATA_DIR / "questions.toml"
 
@@ -34,6 +44,13 @@ class Intent:
         return any(p.search(heading) for p in self.headings)
 
 
+#: A plural noun, the thing a "how many" counts ("beds", "hrs"; not "crisis", "class").
+_PLURAL = re.compile(r"[^siu]s$")
+
+#: In an answer type's values, what the question counts ("how many beds" → bed).
+COUNTED = "{counted}"
+
+
 @dataclass(frozen=True)
 class AnswerType:
     name: str
@@ -41,10 +58,28 @@ class AnswerType:
     asks: tuple[re.Pattern[str], ...]
     values: tuple[re.Pattern[str], ...]
     intent: str | None = None
+    #: The values as written, where they hold ``{counted}`` (else empty): a count of
+    #: something ("how many crisis house beds?") is stated only by a number of that
+    #: thing ("6 beds"), not by any number on the page.
+    templates: tuple[str, ...] = ()
+    #: The label as written, with ``{counted}`` ("the number of {counted}").
+    label_template: str = ""
+    #: Words counted as one another ("ppl", "people", "members").
+    alike: tuple[tuple[str, ...], ...] = ()
 
     def found_in(self, text: str) -> bool:
         """Whether ``text`` states a fact of this type."""
         return any(p.search(text) for p in self.values)
+
+    def counting(self, words: tuple[str, ...], stems: tuple[str, ...]) -> AnswerType:
+        """This type for a question that counts ``words`` (their ``stems``): its values
+        then need a number of one of them, and its label names them."""
+        if not self.templates or not stems:
+            return self
+        counted = "(" + "|".join(re.escape(s) for s in stems) + r")\w*"
+        return replace(self, label=self.label_template.replace(COUNTED, " ".join(words)),
+                       values=_patterns((t.replace(COUNTED, counted) for t in self.templates),
+                                        f"answer type {self.name}"))
 
 
 @dataclass(frozen=True)
@@ -68,8 +103,36 @@ class QuestionRules:
     def asking_words(self) -> re.Pattern[str]:
         """Every intent's and answer type's ``asks`` in one pattern (one pass, not sixty)."""
         rules: list[Intent | AnswerType] = [*self.intents.values(), *self.answer_types.values()]
-        return re.compile("|".join(f"(?:{p.pattern})" for rule in rules for p in rule.asks)
-                          or r"(?!)", re.IGNORECASE)
+        return re.compile("|".join(f"(?:{_unnamed(p.pattern)})" for rule in rules
+                                   for p in rule.asks) or r"(?!)", re.IGNORECASE)
+
+    def counted(self, found: re.Match[str]) -> tuple[str, ...]:
+        """The words an answer type's ``(?P<counted>...)`` caught, to the thing counted,
+        which is last: "how many crisis house beds can..." → crisis, house, beds."""
+        from search.lexical import meaning_terms
+
+        words: list[str] = []
+        for word in re.findall(r"[\w-]+", found.groupdict().get("counted") or ""):
+            if word in self.fillers or not meaning_terms(word):
+                break
+            words.append(word)
+            if _PLURAL.search(word):  # the thing counted: "crisis house beds", "hrs long"
+                break
+        return tuple(words)
+
+    def answer_type_of(self, query: Query) -> AnswerType | None:
+        """The answer type the query asks for, read for what it counts, if anything."""
+        from search.lexical import meaning_terms
+
+        kind = self.answer_types.get(query.answer_type or "")
+        if kind is None or not query.counted:
+            return kind
+        stems = set(meaning_terms(query.counted[-1]))  # "crisis house beds": beds
+        for words in kind.alike:
+            alike = set(meaning_terms(" ".join(words)))
+            if alike & stems:
+                stems |= alike
+        return kind.counting(query.counted, tuple(sorted(stems)))
 
     def crisis_page(self, title: str) -> bool:
         return any(p.search(title) for p in self.crisis_titles)
@@ -79,6 +142,23 @@ class QuestionRules:
         return (any(p.search(heading.strip()) for p in self.boilerplate_headings)
                 or (bool(sentence) and any(p.search(sentence)
                                           for p in self.boilerplate_sentences)))
+
+
+def _answer_type(name: str, entry: dict[str, Any], where: str) -> AnswerType:
+    values = [str(v) for v in entry.get("values", ())]
+    label = str(entry.get("label", name))
+    # Read without a question's count, "{counted}" is any word ("the number of {counted}"
+    # is "the number").
+    return AnswerType(name, re.sub(r"\s+\w+\s+" + re.escape(COUNTED), "", label).replace(
+                          COUNTED, "it"), _patterns(entry.get("asks", ()), where),
+                      _patterns((v.replace(COUNTED, r"\w+") for v in values), where),
+                      entry.get("intent"), tuple(v for v in values if COUNTED in v), label,
+                      tuple(tuple(str(w) for w in words) for words in entry.get("alike", ())))
+
+
+def _unnamed(pattern: str) -> str:
+    """``pattern`` with its named groups unnamed, to be joined with others."""
+    return re.sub(r"\(\?P<\w+>", "(?:", pattern)
 
 
 def _patterns(items: Iterable[str], where: str) -> tuple[re.Pattern[str], ...]:
@@ -98,10 +178,7 @@ def load_question_rules(path: Path = DEFAULT_QUESTION_RULES) -> QuestionRules:
                                 bool(entry.get("service", False)),
                                 bool(entry.get("of_the_treatment", False)))
                    for name, entry in raw.get("intents", {}).items()}
-        types = {name: AnswerType(name, str(entry.get("label", name)),
-                                  _patterns(entry.get("asks", ()), f"{path}: type {name}"),
-                                  _patterns(entry.get("values", ()), f"{path}: type {name}"),
-                                  entry.get("intent"))
+        types = {name: _answer_type(name, entry, f"{path}: type {name}")
                  for name, entry in raw.get("answer_types", {}).items()}
         furniture = raw.get("boilerplate", {})
         rules = QuestionRules(

@@ -115,7 +115,7 @@ class Quoter:
             top = next((h for h in hits if h.chunk.doc_id == doc_id), hits[0])
             for position in quotable.within(doc_id, top.chunk.start, top.chunk.end):
                 owners.setdefault(position, top.row)
-        answer_type = self.rules.answer_types.get(query.answer_type or "")
+        answer_type = self.rules.answer_type_of(query)
         return self.scored([(doc_id, row, p) for p, row in owners.items()], vector,
                             answer_type, intent, asked)
 

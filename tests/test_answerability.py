@@ -47,6 +47,9 @@ def first_section(answer: Answer) -> str:
     ("how long does CBT take", "How long does CBT take?", "6 and 20"),
     # "two or three appointments" states how many, in words
     ("autism ax how many appts", "What happens during the assessment?", "two or three"),
+    ("group thrpy how many ppl", "What happens in a group therapy session?", "6 to 10 members"),
+    ("hearing voices grp which day?", "How long does the hearing voices group run for?",
+     "every other Thursday"),
 ])
 def test_shorthand_questions_quote_the_section_and_the_fact(answerer: Answerer, question: str,
                                                              section: str, fact: str) -> None:
@@ -62,6 +65,9 @@ def test_shorthand_questions_quote_the_section_and_the_fact(answerer: Answerer, 
     ("how long does a memory assessment take", "Memory assessment page does not say how long"),
     ("whats the email address for the crisis team", "does not give an e-mail address"),
     ("Will EMDR cure my PTSD completely?", "does not say what results to expect"),
+    # a count is given by a number of what is counted, not by any number on the page
+    ("crisis house how many beds?", "does not give the number of beds"),
+    ("cbt evening appts avail? pt works 9-5", "does not give when sessions are held"),
 ])
 def test_a_missing_fact_is_not_covered_and_named(answerer: Answerer, question: str,
                                                  reason: str) -> None:

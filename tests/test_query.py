@@ -75,6 +75,40 @@ def test_intent_and_answer_type_follow_the_page_template(analyser: Analyser, que
     assert (query.intent, query.answer_type) == (intent, answer_type)
 
 
+@pytest.mark.parametrize(("question", "counted"), [
+    ("crisis house how many beds?", ("beds",)),
+    ("How many crisis house beds can the team access?", ("crisis", "house", "beds")),
+    ("mbct practice day - how many hrs long?", ("hours",)),  # no opening hours; hrs read
+    ("how many people would be there", ("people",)),
+])
+def test_a_count_question_knows_what_it_counts(analyser: Analyser, question: str,
+                                               counted: tuple[str, ...]) -> None:
+    query = analyser.analyse(question)
+    assert (query.answer_type, query.counted) == ("count", counted)
+
+
+def test_a_count_is_stated_only_by_a_number_of_the_thing_counted(analyser: Analyser) -> None:
+    rules = load_question_rules()
+    beds = rules.answer_type_of(analyser.analyse("crisis house how many beds?"))
+    assert beds is not None and beds.label == "the number of beds"
+    assert beds.found_in("The crisis house has 6 beds.")
+    assert not beds.found_in("Call 0808 157 0360 (24 hours a day, 7 days a week).")
+    people = rules.answer_type_of(analyser.analyse("group thrpy how many ppl"))
+    assert people is not None and people.found_in("Most groups have 6 to 10 members.")
+    assert people.found_in("Groups of five to eight people meet weekly.")
+
+
+@pytest.mark.parametrize(("question", "answer_type"), [
+    ("cbt evening appts avail? pt works 9-5", "session_times"),
+    ("soc skills grp - what day/time after school?", "session_times"),
+    ("what day does the hearing voices group meet?", "session_times"),
+    ("is the referral line open in the evening?", "phone"),  # the line's hours
+])
+def test_when_sessions_are_held_is_not_when_the_line_is_open(analyser: Analyser, question: str,
+                                                              answer_type: str) -> None:
+    assert analyser.analyse(question).answer_type == answer_type
+
+
 def test_what_is_asked_is_read_from_the_asking_sentences(analyser: Analyser) -> None:
     # "waiting" in the story is not a question about waiting lists
     query = analyser.analyse(
