@@ -61,6 +61,13 @@ def analyser() -> Analyser:
     ("How long are couple therapy sessions?", "session", "session_length"),
     ("how long are the guided self-help calls", "session", "session_length"),
     ("r u open sat?", "referral", "opening_hours"),
+    # "no." of sessions is a count, not a phone number; a first appointment is no wait
+    # unless asked when; misspelt and verbless session lengths
+    ("cbtp nice min no. sessions", "duration", "session_count"),
+    ("memory clinic can 1st appt be at home", None, None),
+    ("time to 1st appt for cbt?", "referral", "waiting_time"),
+    ("emdr sesh lenght?", "session", "session_length"),
+    ("social skills grp how long each sesh", "session", "session_length"),
     ("emdr how long b4 1st appt", "referral", "waiting_time"),  # b4, 1st: before, first
     # hours that something takes are no opening hours
     ("I can't stop washing my hands, it takes hours every night, what can help?", None, None),
