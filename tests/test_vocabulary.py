@@ -23,6 +23,10 @@ def vocabulary():  # type: ignore[no-untyped-def]
     ("is talking therapy free", "psychological therapy"),
     ("do I need to see a shrink", "psychiatrist"),
     ("my kids won't go to school", "children"),
+    # a condition described, not named: the words of the pages that help with it
+    ("my kids won't go to school", "school refusal"),
+    ("my daughter keeps making herself sick after meals", "eating disorder"),
+    ("my husband keeps checking the locks", "obsessive-compulsive disorder"),
 ])
 def test_acronyms_and_lay_terms_add_the_content_words(vocabulary, query: str, added: str) -> None:  # type: ignore[no-untyped-def]
     assert added in vocabulary.expand(query).added
