@@ -68,6 +68,7 @@ def analyser() -> Analyser:
     ("time to 1st appt for cbt?", "referral", "waiting_time"),
     ("emdr sesh lenght?", "session", "session_length"),
     ("social skills grp how long each sesh", "session", "session_length"),
+    ("how long should patients allow for the appointment?", "session", "session_length"),
     ("emdr how long b4 1st appt", "referral", "waiting_time"),  # b4, 1st: before, first
     # hours that something takes are no opening hours
     ("I can't stop washing my hands, it takes hours every night, what can help?", None, None),
