@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from counsel_chat import DATA, judgements  # noqa: E402
+from counsel_chat import DATA, judgements
 
 
 def main() -> None:
