@@ -13,6 +13,7 @@ MAX_NAME_WORDS = 8
 #: "addiction", "bereavement" do; "art", "music", "family" do not.
 DISTINCT_NAME_CHARS = 8
 _PARENTHESES = re.compile(r"\(([^)]*)\)")
+_FOR_WHOM = re.compile(r"\s+(?:for|with)\s+", re.IGNORECASE)
 _GENERIC_TAIL = re.compile(r"\s+(therapy|treatment|counselling|assessment)$", re.IGNORECASE)
 
 
@@ -38,6 +39,7 @@ def with_acronyms(names: dict[str, set[str]],
 def document_names(titles: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
     """Name → documents, from (doc_id, title): each title without its brackets, and what
     the brackets hold ("Cognitive behavioural therapy (CBT)" → both)."""
+    titles = list(titles)
     names: dict[str, set[str]] = {}
     for doc_id, title in titles:
         plain = _PARENTHESES.sub(" ", title)
@@ -50,4 +52,11 @@ def document_names(titles: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
             key = name_key(name)
             if key and len(key.split()) <= MAX_NAME_WORDS:
                 names.setdefault(key, set()).add(doc_id)
+    # "Play therapy for children" is named by "play therapy" too, unless that names
+    # another page already ("CBT for insomnia" is not "CBT").
+    for doc_id, title in titles:
+        head = _FOR_WHOM.split(_PARENTHESES.sub(" ", title).strip())[0]
+        key = name_key(head)
+        if key != name_key(title) and len(key.split()) >= 2 and key not in names:
+            names[key] = {doc_id}
     return names

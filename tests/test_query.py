@@ -243,6 +243,14 @@ def test_one_distinctive_word_before_therapy_names_its_page_a_short_one_does_not
     assert "art" not in names
 
 
+def test_a_title_for_whom_is_named_without_them_unless_that_names_another_page() -> None:
+    names = document_names([("play.md", "Play therapy for children"),
+                            ("cbt.md", "Cognitive behavioural therapy (CBT)"),
+                            ("cbti.md", "CBT for insomnia (CBT-I)")])
+    assert names["play therapy"] == {"play.md"}
+    assert names["cbt"] == {"cbt.md"}  # not also the insomnia page
+
+
 def test_a_fused_treatment_name_our_pages_use_is_not_unknown() -> None:
     ours = {"physiotherapy", "group"}
     analyser = Analyser(load_vocabulary(), document_names(TITLES), load_question_rules(),
