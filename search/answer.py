@@ -116,7 +116,9 @@ class Answerer:
         if intent is not None and intent.service and (
                 query.about_the_service or (safety.crisis and not query.treatments)) and not (
                 filters and filters.doc_ids):
-            return self._service_answer(base, query, vector, filters, safety, agree)
+            return self._crisis_contacts(self._service_answer(
+                base, query, vector, filters, safety, agree), query, vector, filters, safety,
+                agree)
         return self._crisis_contacts(self._page_answer(base, query, vector, agree), query,
                                      vector, filters, safety, agree)
 

@@ -103,6 +103,9 @@ def test_a_worried_description_is_answered_from_a_page_not_the_service_line(
     # asking nothing our pages answer: the crisis team's number all the same
     "my son just told me he is going to end it tonight, what do I do",
     "I don't want to be alive anymore and I've been saving up pills",
+    # "what do I do?" asks what to do now, not what happens in a session
+    "My brother sent me a message saying goodbye and that he's sorry for everything. Now "
+    "his phone's off. What do I do?",
 ])
 def test_a_caller_in_crisis_is_given_the_crisis_teams_number(answerer: Answerer,
                                                              message: str) -> None:

@@ -69,6 +69,8 @@ def analyser() -> Analyser:
     ("emdr sesh lenght?", "session", "session_length"),
     ("social skills grp how long each sesh", "session", "session_length"),
     ("how long should patients allow for the appointment?", "session", "session_length"),
+    ("now I can't reach him. What do I do?", "referral", None),
+    ("what will happen when they come?", "session", None),
     ("emdr how long b4 1st appt", "referral", "waiting_time"),  # b4, 1st: before, first
     # hours that something takes are no opening hours
     ("I can't stop washing my hands, it takes hours every night, what can help?", None, None),
