@@ -47,6 +47,9 @@ class Intent:
 #: A plural noun, the thing a "how many" counts ("beds", "hrs"; not "crisis", "class").
 _PLURAL = re.compile(r"[^siu]s$")
 
+#: Words that end what is counted: "how many ppl per grp" counts people.
+_NOT_COUNTED = frozenset({"per", "each", "every", "in", "on", "at", "for", "a", "an", "the"})
+
 #: In an answer type's values, what the question counts ("how many beds" → bed).
 COUNTED = "{counted}"
 
@@ -113,7 +116,7 @@ class QuestionRules:
 
         words: list[str] = []
         for word in re.findall(r"[\w-]+", found.groupdict().get("counted") or ""):
-            if word in self.fillers or not meaning_terms(word):
+            if word in self.fillers or word in _NOT_COUNTED or not meaning_terms(word):
                 break
             words.append(word)
             if _PLURAL.search(word):  # the thing counted: "crisis house beds", "hrs long"

@@ -70,6 +70,8 @@ def analyser() -> Analyser:
     ("social skills grp how long each sesh", "session", "session_length"),
     ("how long should patients allow for the appointment?", "session", "session_length"),
     ("now I can't reach him. What do I do?", "referral", None),
+    ("music tx sess length", "session", "session_length"),
+    ("psych ax appt - how long to allow", "session", "session_length"),
     ("what will happen when they come?", "session", None),
     ("emdr how long b4 1st appt", "referral", "waiting_time"),  # b4, 1st: before, first
     # hours that something takes are no opening hours
@@ -90,6 +92,7 @@ def test_intent_and_answer_type_follow_the_page_template(analyser: Analyser, que
     ("How many crisis house beds can the team access?", ("crisis", "house", "beds")),
     ("mbct practice day - how many hrs long?", ("hours",)),  # no opening hours; hrs read
     ("how many people would be there", ("people",)),
+    ("grp therapy how many ppl per grp", ("people",)),  # "per grp" is not counted
 ])
 def test_a_count_question_knows_what_it_counts(analyser: Analyser, question: str,
                                                counted: tuple[str, ...]) -> None:
