@@ -102,6 +102,11 @@ def test_ordinary_questions_pass_the_meaning_check(check, embedder, text: str) -
     ("Nie chcę dłużej żyć, mam dość wszystkiego", True),
     ("Quiero quitarme la vida esta noche", True),
     ("أريد أن أنهي حياتي", True),
+    # someone else at risk, in the third person
+    ("Mój brat chce się zabić, stoi na moście", True),
+    ("mi hermano se quiere matar", True),
+    ("Fratele meu mi-a scris că își ia viața în seara asta", True),
+    ("Czy mogę się zapisać na terapię?", False),
 ])
 def test_a_message_in_another_language_is_read_by_its_patterns_not_the_model(
         check, embedder, text: str, crisis: bool) -> None:  # type: ignore[no-untyped-def]
