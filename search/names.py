@@ -13,7 +13,7 @@ MAX_NAME_WORDS = 8
 #: "addiction", "bereavement" do; "art", "music", "family" do not.
 DISTINCT_NAME_CHARS = 8
 _PARENTHESES = re.compile(r"\(([^)]*)\)")
-_FOR_WHOM = re.compile(r"\s+(?:for|with)\s+", re.IGNORECASE)
+_FOR_WHOM = re.compile(r"\s+(?:for|with|in)\s+", re.IGNORECASE)
 _GENERIC_TAIL = re.compile(r"\s+(therapy|treatment|counselling|assessment)$", re.IGNORECASE)
 
 

@@ -250,9 +250,11 @@ def test_one_distinctive_word_before_therapy_names_its_page_a_short_one_does_not
 
 def test_a_title_for_whom_is_named_without_them_unless_that_names_another_page() -> None:
     names = document_names([("play.md", "Play therapy for children"),
+                            ("ot.md", "Occupational therapy in mental health"),
                             ("cbt.md", "Cognitive behavioural therapy (CBT)"),
                             ("cbti.md", "CBT for insomnia (CBT-I)")])
     assert names["play therapy"] == {"play.md"}
+    assert names["occupational therapy"] == {"ot.md"}
     assert names["cbt"] == {"cbt.md"}  # not also the insomnia page
 
 
