@@ -71,6 +71,8 @@ def analyser() -> Analyser:
     ("how long should patients allow for the appointment?", "session", "session_length"),
     ("now I can't reach him. What do I do?", "referral", None),
     ("music tx sess length", "session", "session_length"),
+    ("act avail by video or phone?", None, None),  # how sessions are held, not a number
+    ("cbt phone number", "referral", "phone"),
     ("psych ax appt - how long to allow", "session", "session_length"),
     ("what will happen when they come?", "session", None),
     ("emdr how long b4 1st appt", "referral", "waiting_time"),  # b4, 1st: before, first
