@@ -26,6 +26,13 @@ DIRECT = [
     ("sorry for everything. tell my brother i loved him", "suicide"),
     ("I've been putting my affairs in order this week", "suicide"),
     ("relapsed, cutting now", "self_harm"),
+    # staff shorthand and plain goodbyes a blind list found missed (README, round 5 and 6)
+    ("caller slurring, reports OD of amitriptyline + alcohol, cant give address", "overdose"),
+    ("Caller's son has shut himself in the garage with the car engine running", "suicide"),
+    ("I've given the cat to my neighbour. I just wanted someone to know before I go.",
+     "suicide"),
+    ("she took approximately 30 sertraline tablets about 40 minutes before calling",
+     "overdose"),
     ("I self harmed last night and it might need stitches", "self_harm"),
     ("who do we ring right now, my son has taken pills", "overdose"),
     # someone else's self-harm, now or intended
@@ -104,6 +111,8 @@ def test_ordinary_questions_pass_the_meaning_check(check, embedder, text: str) -
     ("أريد أن أنهي حياتي", True),
     # someone else at risk, in the third person
     ("Mój brat chce się zabić, stoi na moście", True),
+    ("Minha filha se trancou no quarto e disse que vai se cortar até morrer", True),
+    ("لم أعد أحتمل. أنا واقف الآن على سطح العمارة وأفكر أن أقفز", True),
     ("mi hermano se quiere matar", True),
     ("Fratele meu mi-a scris că își ia viața în seara asta", True),
     ("Czy mogę się zapisać na terapię?", False),
