@@ -136,7 +136,6 @@ class Analyser:
                      "" if named else self.unknown_treatment(asking),
                      self._naming_terms(naming), self.rules.counted(typed[1]) if typed else ())
 
-
     def _naming_terms(self, phrases: tuple[str, ...]) -> frozenset[str]:
         """The stemmed words of the phrases that named a treatment, worked out once each."""
         key = " ".join(phrases)

@@ -79,10 +79,8 @@ class AnswerType:
         then need a number of one of them, and its label names them."""
         if not self.templates or not stems:
             return self
-        counted = "(" + "|".join(re.escape(s) for s in stems) + r")\w*"
         return replace(self, label=self.label_template.replace(COUNTED, " ".join(words)),
-                       values=_patterns((t.replace(COUNTED, counted) for t in self.templates),
-                                        f"answer type {self.name}"))
+                       values=_counting(self.templates, stems, self.name))
 
 
 @dataclass(frozen=True)
@@ -157,6 +155,14 @@ def _answer_type(name: str, entry: dict[str, Any], where: str) -> AnswerType:
                       _patterns((v.replace(COUNTED, r"\w+") for v in values), where),
                       entry.get("intent"), tuple(v for v in values if COUNTED in v), label,
                       tuple(tuple(str(w) for w in words) for words in entry.get("alike", ())))
+
+
+@functools.lru_cache(maxsize=256)
+def _counting(templates: tuple[str, ...], stems: tuple[str, ...],
+              name: str) -> tuple[re.Pattern[str], ...]:
+    """The values ``templates`` with ``{counted}`` read as any of ``stems``, compiled once."""
+    counted = "(" + "|".join(re.escape(s) for s in stems) + r")\w*"
+    return _patterns((t.replace(COUNTED, counted) for t in templates), f"answer type {name}")
 
 
 def _unnamed(pattern: str) -> str:
