@@ -117,6 +117,7 @@ def test_a_count_is_stated_only_by_a_number_of_the_thing_counted(analyser: Analy
     ("cbt evening appts avail? pt works 9-5", "session_times"),
     ("soc skills grp - what day/time after school?", "session_times"),
     ("what day does the hearing voices group meet?", "session_times"),
+    ("counselling sessions on saturdays?", "session_times"),
     ("is the referral line open in the evening?", "phone"),  # the line's hours
 ])
 def test_when_sessions_are_held_is_not_when_the_line_is_open(analyser: Analyser, question: str,
