@@ -52,6 +52,12 @@ LOOKALIKES = [
     "my mum has taken tablets for her blood pressure for years, can she have CBT?",
     "can DBT help someone who self-harms?",
     "she hurt herself falling off her bike, is that why she's anxious about PE?",
+    # what round 8's blind lists found alarming that is not
+    "I really don't want to go on sleeping pills. Is there anything else?",
+    "I get horrible flashes of thoughts about hurting my baby. I'd never want to. Does it "
+    "mean I might?",
+    "My teenage son washes his hands until they bleed. Will ERP be too much for him?",
+    "I could have strangled my brother when he told mum about the party.",
 ]
 
 
