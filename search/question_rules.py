@@ -61,10 +61,10 @@ class AnswerType:
     asks: tuple[re.Pattern[str], ...]
     values: tuple[re.Pattern[str], ...]
     intent: str | None = None
-    #: The values as written, where they hold ``{counted}`` (else empty): a count of
-    #: something ("how many crisis house beds?") is stated only by a number of that
-    #: thing ("6 beds"), not by any number on the page.
-    templates: tuple[str, ...] = ()
+    #: The values as written. Where they hold ``{counted}``, a count of something ("how
+    #: many crisis house beds?") is stated only by a number of that thing ("6 beds"),
+    #: not by any number on the page.
+    sources: tuple[str, ...] = ()
     #: The label as written, with ``{counted}`` ("the number of {counted}").
     label_template: str = ""
     #: Words counted as one another ("ppl", "people", "members").
@@ -77,10 +77,10 @@ class AnswerType:
     def counting(self, words: tuple[str, ...], stems: tuple[str, ...]) -> AnswerType:
         """This type for a question that counts ``words`` (their ``stems``): its values
         then need a number of one of them, and its label names them."""
-        if not self.templates or not stems:
+        if not stems or not any(COUNTED in v for v in self.sources):
             return self
         return replace(self, label=self.label_template.replace(COUNTED, " ".join(words)),
-                       values=_counting(self.templates, stems, self.name))
+                       values=_counting(self.sources, stems, self.name))
 
 
 @dataclass(frozen=True)
@@ -129,8 +129,7 @@ class QuestionRules:
         if kind is None or not query.counted:
             return kind
         stems = set(meaning_terms(query.counted[-1]))  # "crisis house beds": beds
-        for words in kind.alike:
-            alike = set(meaning_terms(" ".join(words)))
+        for alike in _stemmed(kind.alike):
             if alike & stems:
                 stems |= alike
         return kind.counting(query.counted, tuple(sorted(stems)))
@@ -153,16 +152,24 @@ def _answer_type(name: str, entry: dict[str, Any], where: str) -> AnswerType:
     return AnswerType(name, re.sub(r"\s+\w+\s+" + re.escape(COUNTED), "", label).replace(
                           COUNTED, "it"), _patterns(entry.get("asks", ()), where),
                       _patterns((v.replace(COUNTED, r"\w+") for v in values), where),
-                      entry.get("intent"), tuple(v for v in values if COUNTED in v), label,
+                      entry.get("intent"), tuple(values), label,
                       tuple(tuple(str(w) for w in words) for words in entry.get("alike", ())))
 
 
 @functools.lru_cache(maxsize=256)
-def _counting(templates: tuple[str, ...], stems: tuple[str, ...],
+def _counting(sources: tuple[str, ...], stems: tuple[str, ...],
               name: str) -> tuple[re.Pattern[str], ...]:
-    """The values ``templates`` with ``{counted}`` read as any of ``stems``, compiled once."""
+    """The values ``sources`` with ``{counted}`` read as any of ``stems``, compiled once."""
     counted = "(" + "|".join(re.escape(s) for s in stems) + r")\w*"
-    return _patterns((t.replace(COUNTED, counted) for t in templates), f"answer type {name}")
+    return _patterns((v.replace(COUNTED, counted) for v in sources), f"answer type {name}")
+
+
+@functools.lru_cache(maxsize=16)
+def _stemmed(groups: tuple[tuple[str, ...], ...]) -> tuple[frozenset[str], ...]:
+    """Each group of words counted as one another, stemmed once (not on every ask)."""
+    from search.lexical import meaning_terms
+
+    return tuple(frozenset(meaning_terms(" ".join(words))) for words in groups)
 
 
 def _unnamed(pattern: str) -> str:
