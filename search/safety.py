@@ -133,8 +133,7 @@ def load_crisis_check(guidance: str, path: Path = DEFAULT_SAFETY_FILE) -> Crisis
         topics = _compiled(raw.get("topic", {}))
         person_words = raw.get("person", {}).get("words")
         person = re.compile(person_words, re.IGNORECASE) if person_words else None
-        not_crisis = tuple(re.compile(p, re.IGNORECASE)
-                           for p in raw.get("not_crisis", {}).get("phrases", []))
+        not_crisis = tuple(_pattern(p) for p in raw.get("not_crisis", {}).get("phrases", []))
         examples_table = dict(raw.get("examples", {}))
         threshold = float(examples_table.pop("threshold", 1.0))
         examples = tuple((kind, str(sentence)) for kind, sentences in examples_table.items()
@@ -152,5 +151,11 @@ def load_crisis_check(guidance: str, path: Path = DEFAULT_SAFETY_FILE) -> Crisis
 
 
 def _compiled(table: dict[str, list[str]]) -> tuple[tuple[str, re.Pattern[str]], ...]:
-    return tuple((kind, re.compile(p, re.IGNORECASE)) for kind, items in table.items()
-                 for p in items)
+    return tuple((kind, _pattern(p)) for kind, items in table.items() for p in items)
+
+
+def _pattern(pattern: str) -> re.Pattern[str]:
+    if "\b" in pattern:  # TOML reads "\b" in double quotes as a backspace, not \\b
+        raise ValueError(f"pattern {pattern!r} holds a backspace: write \\b as '\\b' in "
+                         "single quotes or \"\\\\b\" in double quotes")
+    return re.compile(pattern, re.IGNORECASE)

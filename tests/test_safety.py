@@ -130,6 +130,37 @@ def test_a_message_in_another_language_is_read_by_its_patterns_not_the_model(
     assert check.check(text, embedder, english=False).crisis is crisis
 
 
+@pytest.mark.parametrize(("text", "crisis"), [
+    # goodbyes and plans said in passing, in each language (patterns alone, no model)
+    ("Przepraszam za wszystko. Jutro już mnie nie będzie.", True),
+    ("Le-am lăsat copiilor tot ce am. Nu mai sunt o povară pentru nimeni.", True),
+    ("estoy en el puente y creo que voy a saltar", True),
+    ("Digam à minha mãe que peço desculpa. Amanhã já não estarei cá.", True),
+    ("قولوا لأمي إني آسف. بكرة ما راح أكون موجود.", True),
+    ("meri appointment cancel kar dein, main hamesha ke liye ja raha hoon", True),
+    ("میں اب اور نہیں جی سکتی، آج رات سب ختم کر دوں گی۔", True),
+    ("ਮੇਰੇ ਦੋਸਤ ਨੇ ਮੈਸੇਜ ਕੀਤਾ ਕਿ ਉਹ ਰੇਲ ਦੀ ਪਟੜੀ ਤੇ ਖੜ੍ਹਾ ਹੈ", True),
+    ("Mój mąż ma nóż i grozi, że mnie zabije.", True),
+    ("no need to renew my prescription, i won't be needing it after thursday", True),
+    ("ive od'd. sorry", True),
+    # the same words in everyday use
+    ("Jutro nie będzie mnie w pracy, czy mogę przełożyć wizytę?", False),
+    ("Mi hija está en el puente de Londres con el colegio, ¿a qué hora acaba la sesión?", False),
+    ("After my overdose in 2019 DBT really helped. Is there a follow-on group?", False),
+    ("I won't be needing the interpreter after Thursday, my English is better now.", False),
+])
+def test_plans_and_goodbyes_are_caught_in_each_language(check, text: str, crisis: bool) -> None:  # type: ignore[no-untyped-def]
+    assert check.check(text).crisis is crisis
+
+
+def test_a_backspace_in_a_pattern_is_refused_not_silently_never_matched(tmp_path: Path) -> None:
+    # In TOML double quotes "\b" is a backspace: the pattern would never match anything.
+    broken = tmp_path / "safety.toml"
+    broken.write_text('[crisis]\nsuicide = ["\\bend it all\\b"]\n')
+    with pytest.raises(ConfigError, match="backspace"):
+        load_crisis_check("guidance", broken)
+
+
 def test_the_guidance_is_configurable_and_never_empty(tmp_path: Path) -> None:
     custom = AnswerSettings(crisis_guidance="Call the duty team on 0808 157 0360.")
     check = load_crisis_check(custom.crisis_guidance, custom.safety_file)
