@@ -71,6 +71,10 @@ class Evidence:
     agree: float
     #: 1 the question names the page's treatment, 0 names none, -1 names another.
     named: float
+    #: 1 the message describes a situation before it asks ("my husband keeps checking
+    #: the locks... what would help?"), else 0: its words are the caller's, not the
+    #: page's, so its similarities run lower for the same answer.
+    story: float = 0.0
 
     def vector(self) -> list[float]:
         return [getattr(self, name) for name in FEATURES]
@@ -113,7 +117,8 @@ def weigh(query: Query, chosen: Sequence[Quoted], best: Quoted, document: Docume
         asked=(sum(found(t, page_terms) for t in query.asked_terms) / len(query.asked_terms))
         if query.asked_terms else 1.0,
         agree=float(agree),
-        named=named)
+        named=named,
+        story=float(query.story))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -62,6 +62,8 @@ class Query:
     naming_terms: frozenset[str] = frozenset()
     #: What a question of the count type counts ("how many crisis house beds?").
     counted: tuple[str, ...] = ()
+    #: The message tells a story before it asks: not all of its sentences ask.
+    story: bool = False
 
     @property
     def english(self) -> bool:
@@ -79,6 +81,7 @@ class Query:
                 "answer_type": self.answer_type, "excerpted": self.excerpted,
                 "topic_words": self.topic_words, "asked_terms": list(self.asked_terms),
                 "unknown_treatment": self.unknown_treatment, "counted": list(self.counted),
+                "story": self.story,
                 "expansion": list(self.expansion.added)}
 
 
@@ -129,12 +132,14 @@ class Analyser:
         if implied is not None:
             intent = implied
         topic = self.topic_terms(expansion.text)
-        asked_terms = topic if asking == _plain(expansion.text) else self.topic_terms(asking)
+        story = asking != _plain(expansion.text)
+        asked_terms = self.topic_terms(asking) if story else topic
         named, naming = self._naming(expansion)
         return Query(asked, text, self.language_of(asked), expansion, named, intent,
                      answer_type, excerpted, len(topic), tuple(dict.fromkeys(asked_terms)),
                      "" if named else self.unknown_treatment(asking),
-                     self._naming_terms(naming), self.rules.counted(typed[1]) if typed else ())
+                     self._naming_terms(naming), self.rules.counted(typed[1]) if typed else (),
+                     story)
 
     def _naming_terms(self, phrases: tuple[str, ...]) -> frozenset[str]:
         """The stemmed words of the phrases that named a treatment, worked out once each."""

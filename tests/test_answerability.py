@@ -198,6 +198,26 @@ def test_a_described_condition_finds_its_page(answerer: Answerer) -> None:
     assert answer.citations[0].doc_id == "adhd-assessment.html" and "age 6" in answer.answer
 
 
+@pytest.mark.parametrize(("question", "doc_id", "heading"), [
+    ("since I got depressed I've stopped going to football, don't see my mates, the washing up "
+     "piles up. I just lie on the sofa waiting to feel like doing something and it never comes. "
+     "how is that ever meant to get better if I've got zero motivation?",
+     "behavioural-activation.md", "How does behavioural activation work?"),
+    ("We've been offered sessions as a whole family because of our son's self-harm, but I've "
+     "heard there might be other staff watching us from another room on a camera?? That really "
+     "freaks me out. Is that true?", "family-therapy.md",
+     "What happens in a family therapy session?"),
+])
+def test_a_caller_describing_a_situation_is_answered_from_the_page_found(
+        answerer: Answerer, question: str, doc_id: str, heading: str) -> None:
+    # A story's words are the caller's, not the page's: its similarities run lower for the
+    # same answer, which the decision weighs (Evidence.story) instead of refusing.
+    answer = answerer.ask(question)
+    assert answer.answered and answer.evidence is not None and answer.evidence.story == 1.0
+    assert answer.citations[0].doc_id == doc_id
+    assert answer.citations[0].breadcrumb_text.endswith(heading)
+
+
 def test_the_decision_weighs_the_intent_as_read_on_the_page(answerer: Answerer) -> None:
     answer = answerer.ask("what is a mental state examination")
     assert answer.query is not None and answer.query.intent == "what_is"  # as analysed

@@ -71,7 +71,9 @@ def test_calibrate_fits_and_writes_the_answerability_model(index: Path, question
     assert written == result["model"] and set(written["weights"]) == set(FEATURES)
     # The file it wrote is one the answerer serves.
     model = load_answerability_model(out)
-    assert model.threshold == 0.5 and model.weights == written["weights"]
+    # the served model's operating point is kept; only the weights are refitted
+    assert model.threshold == load_answerability_model().threshold
+    assert model.weights == written["weights"]
 
 
 def test_calibrate_needs_both_kinds_of_question(index: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

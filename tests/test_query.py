@@ -133,6 +133,8 @@ def test_what_is_asked_is_read_from_the_asking_sentences(analyser: Analyser) -> 
         "ever meant to get better if I've got zero motivation?")
     assert query.intent != "referral" and not query.about_the_service
     assert "motiv" in query.asked_terms and "footbal" not in query.asked_terms
+    assert query.story  # it describes a situation before it asks
+    assert not analyser.analyse("how long is cbt? and is there a group?").story
     # a short message is all question, whatever its full stops
     assert analyser.analyse("central referals line no. + is it open sat?").answer_type == "phone"
 
