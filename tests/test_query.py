@@ -125,6 +125,12 @@ def test_when_sessions_are_held_is_not_when_the_line_is_open(analyser: Analyser,
     assert analyser.analyse(question).answer_type == answer_type
 
 
+def test_a_clinicians_over_what_period_asks_how_long(analyser: Analyser) -> None:
+    query = analyser.analyse("Over what overall period is a course of CBTp usually delivered?")
+    assert (query.intent, query.answer_type) == ("duration", "sessions")
+    assert analyser.analyse("what's the timeframe for a course of IPT?").intent == "duration"
+
+
 def test_what_is_asked_is_read_from_the_asking_sentences(analyser: Analyser) -> None:
     # "waiting" in the story is not a question about waiting lists
     query = analyser.analyse(
