@@ -50,6 +50,11 @@ def first_section(answer: Answer) -> str:
     ("group thrpy how many ppl", "What happens in a group therapy session?", "6 to 10 members"),
     ("hearing voices grp which day?", "How long does the hearing voices group run for?",
      "every other Thursday"),
+    # shorthand spellings ("sessn", "lenth")
+    ("emdr sessn length", "What happens during an EMDR session?", "60 to 90 minutes"),
+    ("mbt total programme lenth", "How long does MBT take?", "12 to 18 months"),
+    # no "How long" section on the page: the sentence stating the length, elsewhere
+    ("psych ax how long allow", "What happens at a psychiatric assessment?", "90 minutes"),
 ])
 def test_shorthand_questions_quote_the_section_and_the_fact(answerer: Answerer, question: str,
                                                              section: str, fact: str) -> None:

@@ -125,6 +125,16 @@ def test_when_sessions_are_held_is_not_when_the_line_is_open(analyser: Analyser,
     assert analyser.analyse(question).answer_type == answer_type
 
 
+def test_shorthand_words_are_read_and_perinatal_alone_names_its_page() -> None:
+    titles = [*TITLES, ("perinatal.pdf", "Perinatal mental health support")]
+    own = Analyser(load_vocabulary(), document_names(titles), load_question_rules(),
+                   lambda word: word.rstrip("s") in OUR_WORDS)
+    query = own.analyse("perinatal email addr?")
+    assert query.treatments == {"perinatal.pdf"} and query.answer_type == "email"
+    assert own.analyse("tms sessn lenth").answer_type == "session_length"
+    assert own.analyse("psych ax how long allow").answer_type == "session_length"
+
+
 def test_a_clinicians_over_what_period_asks_how_long(analyser: Analyser) -> None:
     query = analyser.analyse("Over what overall period is a course of CBTp usually delivered?")
     assert (query.intent, query.answer_type) == ("duration", "sessions")
