@@ -148,6 +148,7 @@ def test_a_message_in_another_language_is_read_by_its_patterns_not_the_model(
     ("Mi hija está en el puente de Londres con el colegio, ¿a qué hora acaba la sesión?", False),
     ("After my overdose in 2019 DBT really helped. Is there a follow-on group?", False),
     ("I won't be needing the interpreter after Thursday, my English is better now.", False),
+    ("It happened years ago and I've never told anyone. I don't know what to do with it.", False),
 ])
 def test_plans_and_goodbyes_are_caught_in_each_language(check, text: str, crisis: bool) -> None:  # type: ignore[no-untyped-def]
     assert check.check(text).crisis is crisis
