@@ -143,6 +143,9 @@ def test_a_message_in_another_language_is_read_by_its_patterns_not_the_model(
     ("Mój mąż ma nóż i grozi, że mnie zabije.", True),
     ("no need to renew my prescription, i won't be needing it after thursday", True),
     ("ive od'd. sorry", True),
+    ("My mother says she no longer wants to live: Minha mãe disse que não quer mais viver", True),
+    ("I've been saving up my heart tablets. I don't see why I should carry on.", True),
+    ("he says he won't be needing his pension anymore", True),
     # the same words in everyday use
     ("Jutro nie będzie mnie w pracy, czy mogę przełożyć wizytę?", False),
     ("Mi hija está en el puente de Londres con el colegio, ¿a qué hora acaba la sesión?", False),
